@@ -1,0 +1,145 @@
+#include "core/graph.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/status.hpp"
+#include "core/workspace.hpp"
+#include "cpu/vmath.hpp"
+
+namespace seqc {
+
+int Graph::take_slot() {
+  for (size_t i = 0; i < slot_used_.size(); ++i) {
+    if (!slot_used_[i]) {
+      slot_used_[i] = 1;
+      return int(i);
+    }
+  }
+  slot_used_.push_back(1);
+  slot_pins_.push_back(0);
+  return int(slot_used_.size() - 1);
+}
+
+int Graph::plan_seq(const std::vector<Node>& seq, int cur, int64_t& width) {
+  if (seq.empty()) fail(Code::config, "graph: empty block sequence or residual group");
+  for (const Node& node : seq) {
+    if (node.block >= 0) {
+      const Entry& e = blocks[size_t(node.block)];
+      if (e.info.consumes_tokens) {
+        if (!(token_input_ && cur == -1 && ops_.empty()))
+          fail(Code::config, "block '", e.name, "' (", e.plugin->name,
+               ") consumes tokens: it must be the first block of a model with token input");
+      } else if (token_input_ && ops_.empty()) {
+        fail(Code::config, "the model takes tokens but its first block '", e.name, "' (",
+             e.plugin->name, ") does not consume them");
+      } else if (e.info.in_width != width) {
+        fail(Code::config, "block '", e.name, "' (", e.plugin->name, ") expects ",
+             e.info.in_width, " inputs but receives ", width);
+      }
+      const int out = take_slot();
+      ops_.push_back({Op::run_block, node.block, cur, out, width, e.info.out_width});
+      if (cur >= 0 && slot_pins_[size_t(cur)] == 0) slot_used_[size_t(cur)] = 0;
+      cur = out;
+      width = e.info.out_width;
+    } else {
+      if (cur == -1 && token_input_)
+        fail(Code::config, "a residual group cannot wrap the token input");
+      if (cur >= 0) ++slot_pins_[size_t(cur)];
+      int64_t inner_width = width;
+      const int res = plan_seq(node.children, cur, inner_width);
+      if (inner_width != width)
+        fail(Code::config, "a residual group maps width ", width, " to ", inner_width,
+             "; its output must keep the width of its input");
+      ops_.push_back({Op::add, -1, cur, res, width, width});
+      if (cur >= 0 && --slot_pins_[size_t(cur)] == 0) slot_used_[size_t(cur)] = 0;
+      cur = res;
+    }
+  }
+  return cur;
+}
+
+void Graph::plan(bool token_input, int64_t input_width, int64_t max_rows) {
+  token_input_ = token_input;
+  in_width_ = token_input ? 0 : input_width;
+  max_rows_ = max_rows;
+  ops_.clear();
+  slot_used_.clear();
+  slot_pins_.clear();
+  int64_t width = in_width_;
+  final_slot_ = plan_seq(nodes, -1, width);
+  out_width_ = width;
+
+  // Stateless ops after the last stateful one are row-wise: they may run on
+  // the requested rows only (the last row for a prompt, none for a prefill).
+  tail_start_ = 0;
+  for (size_t i = 0; i < ops_.size(); ++i)
+    if (ops_[i].kind == Op::run_block && !blocks[size_t(ops_[i].index)].info.state.empty())
+      tail_start_ = i + 1;
+
+  slot_width_ = 0;
+  for (const Op& op : ops_) slot_width_ = std::max(slot_width_, op.out_w);
+}
+
+void Graph::size_workspace() {
+  size_t scratch = 0;
+  for (const Entry& e : blocks)
+    scratch = std::max({scratch, e.block->scratch_bytes(max_rows_, 1),
+                        e.block->scratch_bytes(1, max_rows_)});
+  workspace_bytes_ = slot_used_.size() * align_up(size_t(max_rows_ * slot_width_) * sizeof(float)) +
+                     scratch + kAlign;
+}
+
+void Graph::run_ops(RunCtx& ctx, GraphInput in, size_t first, size_t last, int64_t row0,
+                    int64_t B, int64_t T, std::byte* const* streams, float* slots) const {
+  const size_t slot_stride = align_up(size_t(max_rows_ * slot_width_) * sizeof(float)) / sizeof(float);
+  const int64_t rows = B * T;
+  for (size_t i = first; i < last; ++i) {
+    const Op& op = ops_[i];
+    float* y = slots + size_t(op.out) * slot_stride + row0 * op.out_w;
+    if (op.kind == Op::add) {
+      const float* x = op.in >= 0 ? slots + size_t(op.in) * slot_stride + row0 * op.in_w
+                                  : in.frames + row0 * op.in_w;
+      cpu::vadd(y, x, y, rows * op.out_w);
+      continue;
+    }
+    const Entry& e = blocks[size_t(op.index)];
+    const size_t mark = ctx.ws.mark();
+    if (e.info.consumes_tokens) {
+      e.block->run_tokens(ctx, in.tokens + row0, y, rows);
+    } else {
+      const float* x = op.in >= 0 ? slots + size_t(op.in) * slot_stride + row0 * op.in_w
+                                  : in.frames + row0 * op.in_w;
+      StateRefs st{streams, e.state_offsets.data()};
+      e.block->run(ctx, x, y, B, T, st);
+    }
+    ctx.ws.release(mark);
+  }
+}
+
+void Graph::run_chunk(RunCtx& ctx, GraphInput in, int64_t B, int64_t T, std::byte* const* streams,
+                      OutputMode mode, float* out) const {
+  const int64_t rows = B * T;
+  SEQC_CHECK(rows >= 1 && rows <= max_rows_);
+  const size_t mark = ctx.ws.mark();
+  const size_t slot_stride = align_up(size_t(max_rows_ * slot_width_) * sizeof(float)) / sizeof(float);
+  float* slots = ctx.ws.alloc<float>(slot_used_.size() * slot_stride);
+
+  run_ops(ctx, in, 0, tail_start_, 0, B, T, streams, slots);
+  const float* result = slots + size_t(final_slot_) * slot_stride;
+  switch (mode) {
+    case OutputMode::all:
+      run_ops(ctx, in, tail_start_, ops_.size(), 0, B, T, streams, slots);
+      std::memcpy(out, result, size_t(rows * out_width_) * sizeof(float));
+      break;
+    case OutputMode::last:
+      run_ops(ctx, in, tail_start_, ops_.size(), rows - 1, 1, 1, streams, slots);
+      std::memcpy(out, result + (rows - 1) * out_width_, size_t(out_width_) * sizeof(float));
+      break;
+    case OutputMode::none:
+      break;
+  }
+  ctx.ws.release(mark);
+}
+
+}  // namespace seqc

@@ -1,0 +1,82 @@
+// The block graph of a model and its execution plan. A graph is a sequence
+// of nodes; a node is a block or a residual group (output = input + the
+// group's own sequence). The plan flattens it into ops over activation slots
+// of a workspace, sized once at load, so running allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/plugin.hpp"
+
+namespace seqc {
+
+enum class OutputMode : int { all = 0, last = 1, none = 2 };  // = seqc_output_mode
+
+struct GraphInput {
+  const float* frames = nullptr;   // [rows, width], or
+  const int32_t* tokens = nullptr; // [rows], already range-checked
+};
+
+class Graph {
+ public:
+  struct Entry {
+    std::string name;
+    const PluginDesc* plugin = nullptr;
+    Config config;
+    BlockInfo info;
+    std::unique_ptr<Block> block;
+    std::vector<size_t> state_offsets;  // absolute, in the stream's state buffer
+  };
+  struct Node {
+    int block = -1;               // index into blocks, or -1 for a residual group
+    std::vector<Node> children;   // the group's sequence
+  };
+
+  std::vector<Entry> blocks;  // in graph order (depth first)
+  std::vector<Node> nodes;    // top-level sequence
+
+  // Builds the op list and checks widths from the blocks' infos (before any
+  // weight is read); throws Code::config. input_width is the frame width.
+  void plan(bool token_input, int64_t input_width, int64_t max_rows);
+  // Sizes the workspace once the blocks exist.
+  void size_workspace();
+
+  int64_t max_rows() const { return max_rows_; }
+  int64_t output_width() const { return out_width_; }
+  // Bytes of workspace a call needs (activation slots plus block scratch).
+  size_t workspace_bytes() const { return workspace_bytes_; }
+
+  // Runs B streams x T positions (B*T <= max_rows), rows b*T + t. streams[b]
+  // is stream b's state buffer. out receives all rows, the last row, or
+  // nothing, per mode.
+  void run_chunk(RunCtx& ctx, GraphInput in, int64_t B, int64_t T, std::byte* const* streams,
+                 OutputMode mode, float* out) const;
+
+ private:
+  struct Op {
+    enum Kind { run_block, add } kind;
+    int index = -1;  // block index (run_block)
+    int in = -1;     // slot read (-1: the graph input)
+    int out = -1;    // slot written (add: out += in)
+    int64_t in_w = 0, out_w = 0;
+  };
+  int plan_seq(const std::vector<Node>& seq, int cur, int64_t& width);
+  int take_slot();
+  void run_ops(RunCtx& ctx, GraphInput in, size_t first, size_t last, int64_t row0, int64_t B,
+               int64_t T, std::byte* const* streams, float* slots) const;
+
+  std::vector<Op> ops_;
+  std::vector<char> slot_used_;
+  std::vector<int> slot_pins_;
+  size_t tail_start_ = 0;   // ops from here on are stateless (row-wise)
+  int final_slot_ = -1;
+  bool token_input_ = false;
+  int64_t in_width_ = 0, out_width_ = 0, slot_width_ = 0, max_rows_ = 0;
+  size_t workspace_bytes_ = 0;
+};
+
+}  // namespace seqc

@@ -1,0 +1,93 @@
+#include "core/model.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/sampler.hpp"
+#include "core/status.hpp"
+
+namespace seqc {
+
+void Model::finalize() {
+  states.clear();
+  size_t offset = 0;
+  for (auto& e : graph.blocks) {
+    e.state_offsets.clear();
+    for (const TensorSpec& t : e.info.state) {
+      SEQC_CHECK(t.dtype == DType::f32, "state tensors are f32");
+      StateEntry s;
+      s.name = e.name + "." + t.name;
+      s.dtype = t.dtype;
+      s.shape = t.shape;
+      s.offset = offset;
+      s.nbytes = size_t(t.numel()) * dtype_size(t.dtype);
+      e.state_offsets.push_back(offset);
+      offset += align_up(s.nbytes);
+      states.push_back(std::move(s));
+    }
+  }
+  state_bytes = offset;
+  graph.size_workspace();
+  output_width = graph.output_width();
+  weight_bytes = 0;
+  for (const auto& e : graph.blocks) weight_bytes += e.block->weight_bytes();
+  // Sampling also draws its scratch from the workspace.
+  workspaces.set_size(graph.workspace_bytes() + sampler_scratch_bytes(output_width) +
+                      align_up(size_t(output_width) * sizeof(float)) +
+                      align_up(size_t(kMaxRows) * sizeof(void*)) + 4 * kAlign);
+}
+
+const StateEntry* Model::find_state(std::string_view name) const {
+  for (const auto& s : states)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::string Model::fingerprint_hex() const {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : fingerprint) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+std::string Model::describe() const {
+  using nlohmann::json;
+  json blocks = json::array();
+  for (const auto& e : graph.blocks) {
+    json st = json::array();
+    for (const auto& t : e.info.state)
+      st.push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}});
+    blocks.push_back({{"name", e.name},
+                      {"plugin", e.plugin->name},
+                      {"plugin_version", e.plugin->version},
+                      {"config", json::parse(e.config.to_json())},
+                      {"in_width", e.info.in_width},
+                      {"out_width", e.info.out_width},
+                      {"weight_bytes", e.block->weight_bytes()},
+                      {"state", st}});
+  }
+  json st = json::array();
+  for (const auto& s : states)
+    st.push_back({{"name", s.name}, {"dtype", dtype_name(s.dtype)}, {"shape", s.shape},
+                  {"bytes", s.nbytes}});
+  json out = {
+      {"input", {{"kind", input_kind == InputKind::tokens ? "tokens" : "frames"},
+                 {"width", input_width}}},
+      {"output", {{"kind", output_logits ? "logits" : "features"}, {"width", output_width}}},
+      {"tokenizer", tokenizer.empty() ? json(nullptr) : json(tokenizer)},
+      {"source", source},
+      {"blocks", blocks},
+      {"graph", json::parse(graph_json)},
+      {"state", st},
+      {"state_bytes", state_bytes},
+      {"weight_bytes", weight_bytes},
+      {"fingerprint", fingerprint_hex()},
+      {"runtime", {{"device", runtime->device_impl().name()}, {"threads", runtime->threads()}}},
+  };
+  if (!meta_json.empty()) out["meta"] = json::parse(meta_json);
+  return out.dump(2);
+}
+
+}  // namespace seqc

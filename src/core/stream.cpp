@@ -1,0 +1,104 @@
+#include "core/stream.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/status.hpp"
+#include "cpu/thread_pool.hpp"
+
+namespace seqc {
+
+namespace {
+
+GraphInput offset_input(GraphInput in, int64_t rows, int64_t width) {
+  if (in.tokens) return {nullptr, in.tokens + rows};
+  return {in.frames + rows * width, nullptr};
+}
+
+// Runs n positions of one stream in chunks of at most kMaxRows. The graph is
+// exact, so the chunking never changes a bit of the result.
+void run_positions(const Model& m, Workspace& ws, std::byte* state, GraphInput in, int64_t n,
+                   OutputMode mode, float* out) {
+  RunCtx ctx{m.runtime->pool(), ws};
+  std::byte* bases[1] = {state};
+  const int64_t width = m.input_kind == InputKind::frames ? m.input_width : 1;
+  for (int64_t done = 0; done < n;) {
+    const int64_t c = std::min<int64_t>(Model::kMaxRows, n - done);
+    const bool last_chunk = done + c == n;
+    OutputMode cm = OutputMode::none;
+    float* o = nullptr;
+    if (mode == OutputMode::all) {
+      cm = OutputMode::all;
+      o = out + done * m.output_width;
+    } else if (mode == OutputMode::last && last_chunk) {
+      cm = OutputMode::last;
+      o = out;
+    }
+    m.graph.run_chunk(ctx, offset_input(in, done, width), 1, c, bases, cm, o);
+    done += c;
+  }
+}
+
+}  // namespace
+
+Stream::Stream(Ref<Model> model) : model_(std::move(model)), state_(model_->state_bytes) {
+  rng.seed(seed);
+}
+
+void Stream::acquire() {
+  if (busy_.exchange(true, std::memory_order_acquire))
+    fail(Code::busy, "the stream is in use by another call (streams are used by one thread at a time)");
+}
+
+void Stream::copy_from(const Stream& o) {
+  SEQC_CHECK(o.model_.get() == model_.get());
+  if (model_->state_bytes) std::memcpy(state_.data(), o.state_.data(), model_->state_bytes);
+  position_ = o.position_;
+  sampling = o.sampling;
+  seed = o.seed;
+  rng = o.rng;
+}
+
+void Stream::reset() {
+  if (model_->state_bytes) std::memset(state_.data(), 0, model_->state_bytes);
+  position_ = 0;
+  rng.seed(seed);
+}
+
+void Stream::forward(GraphInput in, int64_t n, OutputMode mode, float* out) {
+  auto ws = model_->workspaces.take();
+  run_positions(*model_, *ws, state_.data(), in, n, mode, out);
+  position_ += n;
+}
+
+void Stream::step_many(Stream* const* streams, size_t n, GraphInput in, float* out) {
+  const Model& m = *streams[0]->model_;
+  auto ws = m.workspaces.take();
+  RunCtx ctx{m.runtime->pool(), *ws};
+  std::byte** bases = ws->alloc<std::byte*>(size_t(Model::kMaxRows));
+  const int64_t width = m.input_kind == InputKind::frames ? m.input_width : 1;
+  for (size_t done = 0; done < n;) {
+    const size_t g = std::min<size_t>(size_t(Model::kMaxRows), n - done);
+    for (size_t b = 0; b < g; ++b) bases[b] = streams[done + b]->state_.data();
+    m.graph.run_chunk(ctx, offset_input(in, int64_t(done), width), int64_t(g), 1, bases,
+                      out ? OutputMode::all : OutputMode::none,
+                      out ? out + done * size_t(m.output_width) : nullptr);
+    done += g;
+  }
+  for (size_t i = 0; i < n; ++i) ++streams[i]->position_;
+}
+
+int32_t Stream::generate(const int32_t* tokens, int64_t n) {
+  auto ws = model_->workspaces.take();
+  float* logits = ws->alloc<float>(size_t(model_->output_width));
+  run_positions(*model_, *ws, state_.data(), {nullptr, tokens}, n, OutputMode::last, logits);
+  position_ += n;
+  return sample_token(logits, model_->output_width, sampling, rng, *ws);
+}
+
+int32_t Stream::sample(const float* logits) {
+  auto ws = model_->workspaces.take();
+  return sample_token(logits, model_->output_width, sampling, rng, *ws);
+}
+
+}  // namespace seqc

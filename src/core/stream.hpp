@@ -1,0 +1,68 @@
+// A stream: one sequence's state, position, sampler settings and generator.
+// Used by one thread at a time (enforced by a busy flag).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/graph.hpp"
+#include "core/model.hpp"
+#include "core/sampler.hpp"
+#include "core/workspace.hpp"
+
+namespace seqc {
+
+class Stream {
+ public:
+  explicit Stream(Ref<Model> model);
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  const Ref<Model>& model() const { return model_; }
+  int64_t position() const { return position_; }
+  std::byte* state() const { return state_.data(); }
+
+  // Copies state, position, sampler settings and generator into this stream
+  // (same model).
+  void copy_from(const Stream& other);
+  void reset();
+
+  // Arguments are validated by the caller (capi); token ids are in range.
+  // Advances by n positions; out per mode.
+  void forward(GraphInput in, int64_t n, OutputMode mode, float* out);
+  // Steps each stream by one position in one batched pass (distinct streams
+  // of one model).
+  static void step_many(Stream* const* streams, size_t n, GraphInput in, float* out);
+  // forward(tokens) then sample from the last output.
+  int32_t generate(const int32_t* tokens, int64_t n);
+  int32_t sample(const float* logits);
+
+  SamplingParams sampling;
+  uint64_t seed = 0;
+  Rng rng;
+  int64_t position_ = 0;
+
+  // The one-thread-at-a-time rule, checked: acquire() throws Code::busy when
+  // another call holds the stream.
+  void acquire();
+  void release() noexcept { busy_.store(false, std::memory_order_release); }
+
+ private:
+  Ref<Model> model_;
+  AlignedBuffer state_;
+  std::atomic<bool> busy_{false};
+};
+
+// Holds a stream for the duration of one call.
+class StreamGuard {
+ public:
+  explicit StreamGuard(Stream& s) : s_(s) { s_.acquire(); }
+  ~StreamGuard() { s_.release(); }
+  StreamGuard(const StreamGuard&) = delete;
+  StreamGuard& operator=(const StreamGuard&) = delete;
+
+ private:
+  Stream& s_;
+};
+
+}  // namespace seqc
