@@ -1,0 +1,424 @@
+// seqcore: the command-line tool. Uses only the public C API.
+//
+//   seqcore list [--json]
+//   seqcore info MODEL [--json]
+//   seqcore run MODEL --in X.npy --out Y.npy [--chunk N]
+//   seqcore generate MODEL --prompt TEXT [--tokens N] [--temperature T]
+//                          [--top-k K] [--top-p P] [--seed S]
+//   seqcore bench MODEL [--steps N] [--positions T] [--json]
+//   seqcore convert SRC DST
+//   seqcore version
+// Common option: --threads N (default: one per core).
+#include <seqcore/seqcore.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "npy.hpp"
+
+namespace {
+
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+const char* kUsage =
+    "usage: seqcore <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  list [--json]                       plugins in the registry\n"
+    "  info MODEL [--json]                 describe a model\n"
+    "  run MODEL --in X.npy --out Y.npy [--chunk N]\n"
+    "                                      run a sequence (float32 [T, d_in] frames or\n"
+    "                                      int32 [T] tokens) and save float32 [T, d_out];\n"
+    "                                      --chunk N feeds N positions per call (1 = steps)\n"
+    "  generate MODEL --prompt TEXT [--tokens N] [--temperature T] [--top-k K]\n"
+    "           [--top-p P] [--seed S]     stream text from a byte-level language model\n"
+    "  bench MODEL [--steps N] [--positions T] [--json]\n"
+    "                                      step latency, forward throughput, bandwidth floor\n"
+    "  convert SRC DST                     write a model (or PyTorch state dict) as a\n"
+    "                                      native libseqcore file\n"
+    "  version                             print the library version\n"
+    "\n"
+    "options for every command: --threads N (default: one per core)\n";
+
+struct Usage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A library failure: the message is seqc_last_error().
+struct LibError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void check(int rc, const char* what) {
+  if (rc != SEQC_OK)
+    throw LibError(std::string(what) + ": " + seqc_status_string(rc) + ": " + seqc_last_error());
+}
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> opts;
+  bool flag(const std::string& k) const { return opts.count(k) != 0; }
+  std::string str(const std::string& k, const std::string& dflt = "") const {
+    auto it = opts.find(k);
+    return it == opts.end() ? dflt : it->second;
+  }
+  long long integer(const std::string& k, long long dflt) const {
+    auto it = opts.find(k);
+    if (it == opts.end()) return dflt;
+    char* end = nullptr;
+    const long long v = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end) throw Usage("--" + k + " needs an integer, got '" + it->second + "'");
+    return v;
+  }
+  double number(const std::string& k, double dflt) const {
+    auto it = opts.find(k);
+    if (it == opts.end()) return dflt;
+    char* end = nullptr;
+    const double v = std::strtod(it->second.c_str(), &end);
+    if (it->second.empty() || *end) throw Usage("--" + k + " needs a number, got '" + it->second + "'");
+    return v;
+  }
+};
+
+Args parse(int argc, char** argv, const std::vector<std::string>& valued, const std::vector<std::string>& flags) {
+  Args a;
+  for (int i = 2; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      const std::string k(s.begin() + 2, s.end());
+      if (std::find(flags.begin(), flags.end(), k) != flags.end()) {
+        a.opts[k].assign(1, '1');  // not = "1": GCC 12 -Wrestrict false positive (PR 105329)
+      } else if (std::find(valued.begin(), valued.end(), k) != valued.end()) {
+        if (i + 1 >= argc) throw Usage("--" + k + " needs a value");
+        a.opts[k] = argv[++i];
+      } else {
+        throw Usage("unknown option " + s);
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+struct Handles {
+  seqc_runtime* rt = nullptr;
+  seqc_model* model = nullptr;
+  std::vector<seqc_stream*> streams;
+  ~Handles() {
+    for (auto* s : streams) seqc_stream_destroy(s);
+    seqc_model_unref(model);
+    seqc_runtime_unref(rt);
+  }
+  seqc_stream* new_stream() {
+    seqc_stream* s = nullptr;
+    check(seqc_stream_create(model, &s), "creating a stream");
+    streams.push_back(s);
+    return s;
+  }
+};
+
+void open_model(Handles& h, const Args& a, const std::string& path) {
+  check(seqc_runtime_create_cpu(int32_t(a.integer("threads", 0)), &h.rt), "creating the runtime");
+  check(seqc_model_load_file(h.rt, path.c_str(), &h.model), ("loading " + path).c_str());
+}
+
+std::string describe(seqc_model* m) {
+  size_t n = 0;
+  seqc_model_describe(m, nullptr, 0, &n);
+  std::string s(n, '\0');
+  check(seqc_model_describe(m, s.data(), s.size(), &n), "describing the model");
+  s.resize(n - 1);
+  return s;
+}
+
+int cmd_list(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"threads"}, {"json"});
+  const size_t n = seqc_registry_count();
+  static const char* kinds[] = {"layer", "recurrent", "quantizer", "memory"};
+  if (a.flag("json")) {
+    std::printf("[");
+    for (size_t i = 0; i < n; ++i) {
+      size_t len = 0;
+      seqc_registry_describe(seqc_registry_name(i), nullptr, 0, &len);
+      std::string s(len, '\0');
+      check(seqc_registry_describe(seqc_registry_name(i), s.data(), s.size(), &len), "describing a plugin");
+      std::printf("%s%s", i ? ",\n" : "\n", s.c_str());
+    }
+    std::printf("\n]\n");
+    return 0;
+  }
+  for (int k = 0; k < 4; ++k) {
+    std::printf("%s:\n", kinds[k]);
+    bool any = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (seqc_registry_kind(i) != k) continue;
+      any = true;
+      std::printf("  %-20s v%-3u %s\n", seqc_registry_name(i), seqc_registry_version(i), seqc_registry_summary(i));
+    }
+    if (!any) std::printf("  (none in this release)\n");
+  }
+  return 0;
+}
+
+int cmd_info(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"threads"}, {"json"});
+  if (a.positional.size() != 1) throw Usage("info needs one MODEL");
+  Handles h;
+  open_model(h, a, a.positional[0]);
+  if (a.flag("json")) {
+    std::printf("%s\n", describe(h.model).c_str());
+    return 0;
+  }
+  seqc_model* m = h.model;
+  const bool tokens = seqc_model_input_kind(m) == SEQC_INPUT_TOKENS;
+  std::printf("model:   %s\n", a.positional[0].c_str());
+  std::printf("input:   %s, %s %lld\n", tokens ? "tokens" : "frames", tokens ? "vocabulary" : "width",
+              (long long)seqc_model_input_width(m));
+  std::printf("output:  %s, width %lld\n", seqc_model_output_is_logits(m) ? "logits" : "features",
+              (long long)seqc_model_output_width(m));
+  std::printf("weights: %.2f MiB\n", double(seqc_model_weight_bytes(m)) / (1 << 20));
+  std::printf("state:   %zu bytes per stream\n", seqc_model_state_bytes(m));
+  std::printf("blocks:\n");
+  for (size_t i = 0; i < seqc_model_block_count(m); ++i)
+    std::printf("  %-12s %s\n", seqc_model_block_name(m, i), seqc_model_block_plugin(m, i));
+  std::printf("state tensors:\n");
+  for (size_t i = 0; i < seqc_model_state_count(m); ++i) {
+    std::string shape;
+    for (int32_t d = 0; d < seqc_model_state_ndim(m, i); ++d)
+      shape += (d ? ", " : "") + std::to_string(seqc_model_state_dim(m, i, d));
+    std::printf("  %-12s f32 [%s]\n", seqc_model_state_name(m, i), shape.c_str());
+  }
+  return 0;
+}
+
+int cmd_run(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"threads", "in", "out", "chunk"}, {});
+  if (a.positional.size() != 1 || !a.flag("in") || !a.flag("out"))
+    throw Usage("run needs MODEL --in X.npy --out Y.npy");
+  const long long chunk = a.integer("chunk", 0);
+  if (chunk < 0) throw Usage("--chunk must be >= 1 (or 0 for one call)");
+  Handles h;
+  open_model(h, a, a.positional[0]);
+  seqc_model* m = h.model;
+  const npy::Array x = npy::load(a.str("in"));
+  const bool tokens = seqc_model_input_kind(m) == SEQC_INPUT_TOKENS;
+  const int64_t din = seqc_model_input_width(m), dout = seqc_model_output_width(m);
+  int64_t T;
+  if (tokens) {
+    if (x.is_float || x.shape.size() != 1)
+      throw std::runtime_error(a.str("in") + ": this model takes an int32 [T] array of token ids");
+    T = x.shape[0];
+  } else {
+    if (!x.is_float || x.shape.size() != 2 || x.shape[1] != din)
+      throw std::runtime_error(a.str("in") + ": this model takes a float32 [T, " + std::to_string(din) + "] array");
+    T = x.shape[0];
+  }
+  std::vector<float> y(size_t(T * dout));
+  seqc_stream* s = h.new_stream();
+  const int64_t step = chunk == 0 ? std::max<int64_t>(T, 1) : chunk;
+  for (int64_t t = 0; t < T; t += step) {
+    const int64_t n = std::min(step, T - t);
+    float* out = y.data() + t * dout;
+    if (chunk == 1) {
+      if (tokens) check(seqc_stream_step_token(s, x.i[size_t(t)], out, size_t(dout)), "step");
+      else check(seqc_stream_step(s, x.f.data() + t * din, size_t(din), out, size_t(dout)), "step");
+    } else if (tokens) {
+      check(seqc_stream_forward_tokens(s, x.i.data() + t, size_t(n), SEQC_OUTPUT_ALL, out, size_t(n * dout)),
+            "forward");
+    } else {
+      check(seqc_stream_forward(s, x.f.data() + t * din, size_t(n * din), SEQC_OUTPUT_ALL, out, size_t(n * dout)),
+            "forward");
+    }
+  }
+  npy::save_f32(a.str("out"), {T, dout}, y.data());
+  return 0;
+}
+
+int cmd_generate(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"threads", "prompt", "tokens", "temperature", "top-k", "top-p", "seed"}, {});
+  if (a.positional.size() != 1) throw Usage("generate needs one MODEL");
+  const std::string prompt = a.str("prompt", "\n");
+  if (prompt.empty()) throw Usage("--prompt must not be empty");
+  const long long n = a.integer("tokens", 400);
+  if (n < 0) throw Usage("--tokens must be >= 0");
+  Handles h;
+  open_model(h, a, a.positional[0]);
+  seqc_model* m = h.model;
+  if (seqc_model_input_kind(m) != SEQC_INPUT_TOKENS || !seqc_model_output_is_logits(m) ||
+      seqc_model_input_width(m) != 256)
+    throw std::runtime_error("generate needs a byte-level language model (256 token ids to 256 logits)");
+  seqc_stream* s = h.new_stream();
+  check(seqc_stream_set_sampling(s, float(a.number("temperature", 0.8)), int32_t(a.integer("top-k", 0)),
+                                 float(a.number("top-p", 1.0))),
+        "sampling settings");
+  check(seqc_stream_set_seed(s, uint64_t(a.integer("seed", 0))), "seed");
+  std::vector<int32_t> ids(prompt.begin(), prompt.end());
+  for (auto& id : ids) id &= 0xff;
+  std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+  std::fflush(stdout);
+  int32_t next = 0;
+  check(seqc_stream_generate(s, ids.data(), ids.size(), &next), "generate");
+  for (long long i = 0; i < n; ++i) {
+    const unsigned char byte = static_cast<unsigned char>(next);
+    std::fwrite(&byte, 1, 1, stdout);
+    std::fflush(stdout);
+    if (i + 1 < n) check(seqc_stream_generate(s, &next, 1, &next), "generate");
+  }
+  std::fputc('\n', stdout);
+  return 0;
+}
+
+// Read bandwidth of this machine: threads summing disjoint parts of a buffer
+// far larger than the caches. Best of several passes, in bytes per second.
+double measure_read_bandwidth(int threads) {
+  const size_t bytes = size_t(512) << 20;
+  const size_t words = bytes / 8;
+  std::unique_ptr<uint64_t[]> buf(new uint64_t[words]);
+  for (size_t i = 0; i < words; ++i) buf[i] = i;
+  double best = 0;
+  volatile uint64_t sink = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    std::vector<std::thread> pool;
+    std::vector<uint64_t> sums(size_t(threads), 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        const size_t lo = words * size_t(t) / size_t(threads), hi = words * size_t(t + 1) / size_t(threads);
+        uint64_t acc[8] = {};
+        for (size_t i = lo; i + 8 <= hi; i += 8)
+          for (int k = 0; k < 8; ++k) acc[k] += buf[i + size_t(k)];
+        sums[size_t(t)] = acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
+      });
+    }
+    for (auto& th : pool) th.join();
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (uint64_t v : sums) sink = sink + v;
+    best = std::max(best, double(bytes) / dt);
+  }
+  return best;
+}
+
+int cmd_bench(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"threads", "steps", "positions", "repeats"}, {"json"});
+  if (a.positional.size() != 1) throw Usage("bench needs one MODEL");
+  const long long steps = a.integer("steps", 2000), positions = a.integer("positions", 1024);
+  const long long repeats = a.integer("repeats", 5);
+  if (steps < 1 || positions < 1 || repeats < 1) throw Usage("--steps, --positions and --repeats must be >= 1");
+  Handles h;
+  open_model(h, a, a.positional[0]);
+  seqc_model* m = h.model;
+  const bool tokens = seqc_model_input_kind(m) == SEQC_INPUT_TOKENS;
+  const int64_t din = seqc_model_input_width(m), dout = seqc_model_output_width(m);
+  const int threads = seqc_runtime_threads(h.rt);
+
+  std::vector<float> frames(static_cast<size_t>(positions * (tokens ? 1 : din)));
+  std::vector<int32_t> ids(static_cast<size_t>(positions));
+  uint64_t r = 88172645463325252ull;
+  for (auto& f : frames) {
+    r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+    f = float(int64_t(r % 2001) - 1000) / 1000.0f;
+  }
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 7 + 3) % size_t(tokens ? din : 1));
+  std::vector<float> out(static_cast<size_t>(positions * dout));
+
+  // Step latency at batch 1.
+  seqc_stream* s = h.new_stream();
+  auto one_step = [&](int64_t t) {
+    const int64_t k = t % positions;
+    if (tokens) check(seqc_stream_step_token(s, ids[size_t(k)], out.data(), size_t(dout)), "step");
+    else check(seqc_stream_step(s, frames.data() + k * din, size_t(din), out.data(), size_t(dout)), "step");
+  };
+  for (int64_t t = 0; t < std::min<long long>(200, steps); ++t) one_step(t);
+  std::vector<double> lat(static_cast<size_t>(steps));
+  for (int64_t t = 0; t < steps; ++t) {
+    const auto t0 = std::chrono::steady_clock::now();
+    one_step(t);
+    lat[size_t(t)] = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  }
+  std::sort(lat.begin(), lat.end());
+  const double p50 = lat[lat.size() / 2], p10 = lat[lat.size() / 10], p90 = lat[lat.size() * 9 / 10];
+
+  // forward() over `positions` positions, all outputs, best of repeats.
+  double best_fwd = 1e30;
+  for (long long rep = 0; rep < repeats; ++rep) {
+    check(seqc_stream_reset(s), "reset");
+    const auto t0 = std::chrono::steady_clock::now();
+    if (tokens)
+      check(seqc_stream_forward_tokens(s, ids.data(), size_t(positions), SEQC_OUTPUT_ALL, out.data(), out.size()),
+            "forward");
+    else
+      check(seqc_stream_forward(s, frames.data(), frames.size(), SEQC_OUTPUT_ALL, out.data(), out.size()),
+            "forward");
+    best_fwd = std::min(best_fwd, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  const double bw = measure_read_bandwidth(threads);
+  const double wbytes = double(seqc_model_weight_bytes(m));
+  const double floor_us = wbytes / bw * 1e6;
+  if (a.flag("json")) {
+    std::printf(
+        "{\"threads\": %d, \"weight_bytes\": %.0f, \"bandwidth_gbs\": %.3f, \"floor_us\": %.3f, "
+        "\"step_us_p50\": %.3f, \"step_us_p10\": %.3f, \"step_us_p90\": %.3f, \"forward_positions\": %lld, "
+        "\"forward_s\": %.6f, \"forward_positions_per_s\": %.1f}\n",
+        threads, wbytes, bw / 1e9, floor_us, p50, p10, p90, positions, best_fwd, double(positions) / best_fwd);
+  } else {
+    std::printf("threads                 %d\n", threads);
+    std::printf("weights                 %.2f MiB\n", wbytes / (1 << 20));
+    std::printf("read bandwidth          %.1f GB/s (measured, %d threads)\n", bw / 1e9, threads);
+    std::printf("step, batch 1           %.2f us median (p10 %.2f, p90 %.2f)\n", p50, p10, p90);
+    std::printf("bandwidth floor         %.2f us  (weights / bandwidth; step = %.2fx floor)\n", floor_us,
+                p50 / floor_us);
+    std::printf("forward, %lld positions  %.0f positions/s\n", positions, double(positions) / best_fwd);
+  }
+  return 0;
+}
+
+int cmd_convert(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"threads"}, {});
+  if (a.positional.size() != 2) throw Usage("convert needs SRC and DST");
+  check(seqc_convert(a.positional[0].c_str(), a.positional[1].c_str()), "convert");
+  std::printf("wrote %s\n", a.positional[1].c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? kExitUsage : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "list") return cmd_list(argc, argv);
+    if (cmd == "info") return cmd_info(argc, argv);
+    if (cmd == "run") return cmd_run(argc, argv);
+    if (cmd == "generate") return cmd_generate(argc, argv);
+    if (cmd == "bench") return cmd_bench(argc, argv);
+    if (cmd == "convert") return cmd_convert(argc, argv);
+    if (cmd == "version") {
+      std::printf("libseqcore %s (ABI %u)\n", seqc_version_string(), seqc_abi_version());
+      return 0;
+    }
+    throw Usage("unknown command '" + cmd + "'");
+  } catch (const Usage& e) {
+    std::fprintf(stderr, "seqcore: %s\n\n%s", e.what(), kUsage);
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "seqcore: error: %s\n", e.what());
+    return kExitError;
+  }
+}
