@@ -3,6 +3,7 @@
 // Nothing here allocates after construction.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -71,6 +72,15 @@ class ThreadPool {
   // same value (the caller is 0; tasks run inline all get 0). If tasks throw,
   // the remaining tasks still run and the first exception is rethrown here.
   void parallel_for(int64_t n_tasks, Task fn);
+
+  // Splits [0, n) into one contiguous range per thread (fewer when n is
+  // small) and runs fn(begin, end) for each. Each thread then touches the
+  // same slice of the weights on every call, and there is one hand-out per
+  // thread instead of one per item.
+  void parallel_ranges(int64_t n, FunctionRef<void(int64_t begin, int64_t end)> fn) {
+    const int64_t parts = std::min<int64_t>(n, size_);
+    parallel_for(parts, [&](int64_t p, int) { fn(n * p / parts, n * (p + 1) / parts); });
+  }
 
  private:
   void worker_main(int index);

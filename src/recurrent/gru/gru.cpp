@@ -139,7 +139,8 @@ class Gru final : public Block {
         }
         float* Git = Gi + t * G3;
         const int64_t ldg = T * G3;
-        ctx.pool.parallel_for(blocks, [&](int64_t u, int) {
+        ctx.pool.parallel_ranges(blocks, [&](int64_t ub, int64_t ue) {
+         for (int64_t u = ub; u < ue; ++u) {
           const int64_t u0 = u * kUnits, cnt = std::min(kUnits, H_ - u0);
           const int64_t n0 = 3 * u0, n1 = n0 + 3 * cnt;
           if (fused_input) cpu::gemm_tile(ly.wih.args(B, in, ly.in, Git, ldg, init, ly.bih.as<float>()), 0, B, n0, n1);
@@ -163,6 +164,7 @@ class Gru final : public Block {
               ho[j] = a + bz;
             }
           }
+         }
         });
       }
       for (int64_t b = 0; b < B; ++b)

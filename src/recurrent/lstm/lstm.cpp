@@ -146,7 +146,8 @@ class Lstm final : public Block {
         }
         float* Gt = G + t * G4;  // row of stream b: Gt + b * T * G4
         const int64_t ldg = T * G4;
-        ctx.pool.parallel_for(blocks, [&](int64_t u, int) {
+        ctx.pool.parallel_ranges(blocks, [&](int64_t ub, int64_t ue) {
+         for (int64_t u = ub; u < ue; ++u) {
           const int64_t u0 = u * kUnits, cnt = std::min(kUnits, H_ - u0);
           const int64_t n0 = 4 * u0, n1 = n0 + 4 * cnt;
           if (fused_input) {
@@ -171,6 +172,7 @@ class Lstm final : public Block {
             float* h = proj_ ? hfull + b * H_ + u0 : out + (b * T + t) * P_ + u0;
             for (int64_t j = 0; j < cnt; ++j) h[j] = g[3 * cnt + j] * tc[j];
           }
+         }
         });
         if (proj_) cpu::gemm(&ctx.pool, ly.whr.args(B, hfull, H_, out + t * P_, T * P_, cpu::Init::zero));
       }
