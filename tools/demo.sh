@@ -9,7 +9,7 @@ B=build
 if [ ! -f "$B/build.ninja" ]; then
   meson setup "$B" --buildtype=release >/dev/null
 fi
-ninja -C "$B" seqcore >/dev/null
+ninja -C "$B" tools/seqcore >/dev/null
 prompt="${1:-And God said}"
 shift || true
 exec "$B/tools/seqcore" generate models/kjv-lstm.safetensors --prompt "$prompt" --tokens 600 \
