@@ -1,0 +1,1 @@
+/* seqcore_go_post.i: go overlay (post declarations); see seqcore.i. */

@@ -1,0 +1,1 @@
+/* seqcore_go_pre.i: go overlay (pre declarations); see seqcore.i. */

@@ -1,0 +1,1 @@
+/* seqcore_java_post.i: java overlay (post declarations); see seqcore.i. */

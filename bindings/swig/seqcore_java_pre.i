@@ -1,0 +1,1 @@
+/* seqcore_java_pre.i: java overlay (pre declarations); see seqcore.i. */

@@ -1,0 +1,1 @@
+/* seqcore_python_post.i: python overlay (post declarations); see seqcore.i. */

@@ -1,0 +1,6 @@
+/* quick smoke overlay; replaced by the Python binding */
+%exception {
+  seqc_swig_rc = 0;
+  $action
+  if (seqc_swig_rc != 0) { PyErr_SetString(PyExc_RuntimeError, seqc_swig_msg); SWIG_fail; }
+}
