@@ -31,7 +31,9 @@
  *   (uint8_t *buf, size_t cap)               bytes output, caller-owned
  *
  * Per-language typemaps, exceptions and idioms live in seqcore_<lang>_pre.i
- * (included before the declarations) and seqcore_<lang>_post.i (after).
+ * (included before the declarations) and seqcore_<lang>_post.i (after). The
+ * pre file also names the four structs in the language (%rename), e.g.
+ * SeqcStream -> Stream.
  */
 %module seqcore
 
@@ -232,11 +234,6 @@ static struct SeqcModel *sq_model_load_buffer(struct SeqcRuntime *rt, const uint
 %constant const char *SEQC_VERSION_STRING = SEQC_VERSION_STRING;
 
 %include "stdint.i"
-
-%rename(Runtime) SeqcRuntime;
-%rename(Model) SeqcModel;
-%rename(Stream) SeqcStream;
-%rename(StreamBatch) SeqcStreamBatch;
 
 %newobject sq_registry_describe;
 %newobject sq_runtime_create;

@@ -1,1 +1,5 @@
-/* seqcore_go_pre.i: go overlay (pre declarations); see seqcore.i. */
+/* seqcore_go_pre.i: go overlay, included by seqcore.i before the declarations. */
+%rename(Runtime) SeqcRuntime;
+%rename(Model) SeqcModel;
+%rename(Stream) SeqcStream;
+%rename(StreamBatch) SeqcStreamBatch;

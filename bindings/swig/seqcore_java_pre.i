@@ -1,1 +1,5 @@
-/* seqcore_java_pre.i: java overlay (pre declarations); see seqcore.i. */
+/* seqcore_java_pre.i: java overlay, included by seqcore.i before the declarations. */
+%rename(Runtime) SeqcRuntime;
+%rename(Model) SeqcModel;
+%rename(Stream) SeqcStream;
+%rename(StreamBatch) SeqcStreamBatch;

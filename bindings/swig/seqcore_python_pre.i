@@ -1,3 +1,8 @@
+/* seqcore_python_pre.i: python overlay, included by seqcore.i before the declarations. */
+%rename(Runtime) SeqcRuntime;
+%rename(Model) SeqcModel;
+%rename(Stream) SeqcStream;
+%rename(StreamBatch) SeqcStreamBatch;
 /* quick smoke overlay; replaced by the Python binding */
 %exception {
   seqc_swig_rc = 0;
