@@ -24,7 +24,8 @@ run_suite() {  # build dir, meson setup options...
 run_suite build --buildtype=release
 # Sanitizers: leaks, overflows and undefined behaviour on every suite.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  run_suite build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+  run_suite build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dpython=disabled -Djava=disabled -Dgo=disabled -Drust=disabled
 
 BUILD_FAILURES=$build_failures /usr/bin/python3 - "${logs[@]}" <<'PY'
 import json, os, sys
