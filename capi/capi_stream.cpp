@@ -33,6 +33,8 @@ void check_tokens(const Model& m, const int32_t* tokens, size_t n) {
 OutputMode check_output(const Model& m, int32_t mode, size_t n_positions, const float* out, size_t out_len) {
   if (mode < SEQC_OUTPUT_ALL || mode > SEQC_OUTPUT_NONE) fail(Code::invalid_argument, "unknown output mode ", mode);
   const auto om = OutputMode(mode);
+  if (om == OutputMode::last && n_positions == 0)
+    fail(Code::shape, "no positions given: SEQC_OUTPUT_LAST has no last position to write");
   if (om == OutputMode::none || n_positions == 0) return OutputMode::none;
   const size_t need = om == OutputMode::all ? n_positions * size_t(m.output_width) : size_t(m.output_width);
   if (!out) fail(Code::invalid_argument, "out is NULL");

@@ -427,6 +427,8 @@ SEQC_API int seqc_stream_step_token(seqc_stream *s, int32_t token, float *out,
  * @param output_mode  a seqc_output_mode.
  * @param out          ALL: n_positions x output width floats; LAST: output
  *                     width floats; NONE: may be NULL.
+ * Zero positions is a no-op with SEQC_OUTPUT_ALL and SEQC_OUTPUT_NONE and
+ * SEQC_ERR_SHAPE with SEQC_OUTPUT_LAST (there is no last position).
  * @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT; SEQC_ERR_SHAPE (in_len not a
  *         multiple of the input width); SEQC_ERR_BUFFER_TOO_SMALL;
  *         SEQC_ERR_BUSY. On failure the stream is unchanged.

@@ -313,6 +313,11 @@ static void test_stream_lm(void) {
     EXPECT_RC(seqc_stream_forward_tokens(s, toks, 2, SEQC_OUTPUT_ALL, all, 2 * V - 1), SEQC_ERR_BUFFER_TOO_SMALL);
     EXPECT_RC(seqc_stream_forward_tokens(s, toks, 2, 9, all, 2 * V), SEQC_ERR_INVALID_ARGUMENT);
     EXPECT_RC(seqc_stream_forward_tokens(s, NULL, 2, SEQC_OUTPUT_NONE, NULL, 0), SEQC_ERR_INVALID_ARGUMENT);
+    /* Zero positions: nothing to do for ALL and NONE, no last position for LAST. */
+    EXPECT_RC(seqc_stream_forward_tokens(s, toks, 0, SEQC_OUTPUT_ALL, all, 0), SEQC_OK);
+    EXPECT_RC(seqc_stream_forward_tokens(s, toks, 0, SEQC_OUTPUT_NONE, NULL, 0), SEQC_OK);
+    EXPECT_RC(seqc_stream_forward_tokens(s, toks, 0, SEQC_OUTPUT_LAST, last, V), SEQC_ERR_SHAPE);
+    EXPECT_RC(seqc_stream_forward(s, frame, 0, SEQC_OUTPUT_LAST, last, V), SEQC_ERR_INVALID_ARGUMENT);
     EXPECT_RC(seqc_stream_step_token(NULL, 1, out, V), SEQC_ERR_INVALID_ARGUMENT);
     EXPECT(seqc_stream_position(s) == pos);
     /* ... and the stream still continues exactly as before. */
