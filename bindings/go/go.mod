@@ -1,0 +1,3 @@
+module github.com/libseqcore/libseqcore/bindings/go
+
+go 1.19

@@ -1,0 +1,5 @@
+//go:build !race
+
+package seqcore
+
+const raceEnabled = false
