@@ -8,7 +8,7 @@ packages=(
   libopenblas-dev                                       # GEMM baseline in bench/
   python3 python3-numpy python3-torch                   # oracle tests, training script
   bible-kjv                                             # the training text (bench/README, models/README)
-  swig python3-dev python3-pytest                       # Python binding (SWIG + numpy.i)
+  swig python3-dev python3-pytest python3-mypy          # Python binding (SWIG + numpy.i), its type check
   python3-mesonpy python3-pip patchelf                  # pip install . (meson-python)
   default-jdk-headless junit5                           # Java binding and its JUnit 5 tests
   golang-go                                             # Go binding (go test, no downloads)
