@@ -2,8 +2,10 @@
 // plugin joins by being registered (with at least one test config). For each
 // config, with random weights and inputs, through the public C API:
 //   - step by step == one forward == any chunking (bit for bit when the
-//     plugin declares forward_exact, as every CPU plugin so far does);
-//   - snapshot, restore, continue == uninterrupted, bit for bit;
+//     plugin declares forward_exact; otherwise outputs and states within a
+//     relative 1e-5, as for recurrent/mamba2's chunked SSD prefill);
+//   - snapshot, restore, continue == uninterrupted, bit for bit (from a state
+//     a forward made: within the tolerance when forward is not exact);
 //   - fork, then both continue identically;
 //   - step_many over streams at different positions == each stream alone;
 //   - the same bits on runtimes with 1, 2 and 3 threads;
@@ -94,7 +96,7 @@ void conform(const Case& c) {
     StreamHandle s(m);
     expect_same(run_forward(s.s, c, 0, kT), steps, exact, "forward(T) vs T steps");
     CHECK(seqc_stream_position(s.s) == kT);
-    CHECK(read_state(s.s, m) == read_state(ref.s, m));
+    expect_same(read_state(s.s, m), read_state(ref.s, m), exact, "state after forward(T) vs after T steps");
   }
 
   {
@@ -146,7 +148,8 @@ void conform(const Case& c) {
       const auto rest_b = run_steps(b.s, c, cut, kT);
       const auto rest_w = run_forward(w.s, c, cut, kT);
       const std::vector<float> want(steps.begin() + cut * c.out_width, steps.end());
-      CHECK(bitwise_equal(rest_b, want));
+      // The snapshot was taken after a forward (cut > 1 runs the forward path).
+      expect_same(rest_b, want, exact || cut <= 1, "restored then steps");
       expect_same(rest_w, want, exact, "restored then forward");
       // A second snapshot of the restored stream is byte-identical.
       StreamHandle again(m);
@@ -186,7 +189,9 @@ void conform(const Case& c) {
       alone.emplace_back(m);
       const int64_t pre = (i * 7) % 23;
       run_forward(many.back().s, c, 0, pre);
-      run_steps(alone.back().s, c, 0, pre);
+      // Brought to the same state (bit for bit) as its twin in `many`.
+      if (exact) run_steps(alone.back().s, c, 0, pre);
+      else run_forward(alone.back().s, c, 0, pre);
       ptrs.push_back(many.back().s);
     }
     std::vector<float> in(size_t(kStreams * c.in_width)), out(size_t(kStreams * c.out_width)), one(size_t(c.out_width));
