@@ -28,8 +28,7 @@ int seqc_model_load_file(seqc_runtime* rt, const char* path, seqc_model** out) {
   return guarded([&] {
     require(path, "path");
     require(out, "out");
-    MappedFile file(path);
-    Ref<Model> m = load_model(runtime_or_default(rt), file.data(), file.size());
+    Ref<Model> m = load_model_path(runtime_or_default(rt), path);  // a file or a HuggingFace directory
     *out = c_handle(m.release());
   });
 }
@@ -47,8 +46,7 @@ int seqc_convert(const char* src_path, const char* dst_path) {
   return guarded([&] {
     require(src_path, "src_path");
     require(dst_path, "dst_path");
-    MappedFile file(src_path);
-    const std::vector<std::byte> bytes = convert_to_native(file.data(), file.size());
+    const std::vector<std::byte> bytes = convert_path_to_native(src_path);
     const std::string tmp = std::string(dst_path) + ".tmp" + std::to_string(::getpid());
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) fail(Code::io, "cannot write '", tmp, "'");

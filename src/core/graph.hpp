@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ class Graph {
     BlockInfo info;
     std::unique_ptr<Block> block;
     std::vector<size_t> state_offsets;  // absolute, in the stream's state buffer
+    // Weights that are another block's stored tensor (the graph's "tie" key,
+    // docs/model-format.md): weight name -> "<block>.<weight>".
+    std::map<std::string, std::string> tie;
   };
   struct Node {
     int block = -1;               // index into blocks, or -1 for a residual group

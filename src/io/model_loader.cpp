@@ -11,7 +11,9 @@
 
 #include "core/registry.hpp"
 #include "core/status.hpp"
+#include "io/hf_import.hpp"
 #include "io/json_util.hpp"
+#include "io/tokenizer.hpp"
 #include "io/torch_import.hpp"
 
 namespace seqc {
@@ -68,12 +70,14 @@ int64_t positive_size(const json& obj, const char* key, const char* where) {
 }
 
 // The f32 view of one block's weights, converting where the stored dtype or
-// alignment needs it.
+// alignment needs it. files maps each weight name to its stored tensor.
 class FileWeights final : public WeightSource {
  public:
-  FileWeights(const Safetensors& st, const std::string& prefix) : st_(st), prefix_(prefix) {}
+  FileWeights(const TensorSet& ts, const std::map<std::string, std::string>& files) : ts_(ts), files_(files) {}
   const float* get(std::string_view name) const override {
-    const StTensor* t = st_.find(prefix_ + std::string(name));
+    auto it = files_.find(std::string(name));
+    SEQC_CHECK(it != files_.end(), "weight '", name, "' was declared");
+    const StTensor* t = ts_.find(it->second);
     SEQC_CHECK(t, "weight '", name, "' was validated");
     if (t->dtype == DType::f32 && reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0)
       return reinterpret_cast<const float*>(t->data);
@@ -83,17 +87,25 @@ class FileWeights final : public WeightSource {
   }
 
  private:
-  const Safetensors& st_;
-  std::string prefix_;
+  const TensorSet& ts_;
+  const std::map<std::string, std::string>& files_;
   mutable std::vector<std::vector<float>> converted_;
 };
 
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
 struct Builder {
-  const Safetensors& st;
+  const TensorSet& st;
   const GraphSource& src;
   Model& model;
   std::set<std::string> names;
   std::set<std::string> used_tensors;
+  std::vector<json> ties;                              // per block: its "tie" object or null
+  std::vector<std::map<std::string, std::string>> files;  // per block: weight -> stored tensor
 
   Graph::Node node(const json& j) {
     if (!j.is_object()) fail(Code::config, "graph: a block entry must be a JSON object");
@@ -107,7 +119,7 @@ struct Builder {
       return n;
     }
     for (auto it = j.begin(); it != j.end(); ++it)
-      if (it.key() != "name" && it.key() != "plugin" && it.key() != "config")
+      if (it.key() != "name" && it.key() != "plugin" && it.key() != "config" && it.key() != "tie")
         fail(Code::config, "graph: unknown key '", it.key(), "' in a block entry");
     if (!j.contains("name") || !j["name"].is_string())
       fail(Code::config, "graph: every block needs a string 'name'");
@@ -137,32 +149,103 @@ struct Builder {
     Graph::Node n;
     n.block = int(model.graph.blocks.size());
     model.graph.blocks.push_back(std::move(e));
+    ties.push_back(j.contains("tie") ? j["tie"] : json());
     return n;
   }
 
-  // Every weight present with a float dtype and the declared shape.
-  void check_weights(const Graph::Entry& e) {
+  std::string prefix_of(const Graph::Entry& e) const {
     auto pit = src.prefixes.find(e.name);
-    const std::string prefix = pit != src.prefixes.end() ? pit->second : e.name + ".";
+    return pit != src.prefixes.end() ? pit->second : e.name + ".";
+  }
+
+  static const TensorSpec* weight_spec(const Graph::Entry& e, const std::string& w) {
+    for (const TensorSpec& t : e.info.weights)
+      if (t.name == w) return &t;
+    return nullptr;
+  }
+
+  // Reads every block's "tie" map (weight -> "<block>.<weight>") once all
+  // blocks are known, and resolves each weight to its stored tensor.
+  void resolve_ties() {
+    auto& blocks = model.graph.blocks;
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < blocks.size(); ++i) index[blocks[i].name] = i;
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      Graph::Entry& e = blocks[i];
+      const json& tj = ties[i];
+      if (tj.is_null()) continue;
+      if (!tj.is_object() || tj.empty())
+        fail(Code::config, "block '", e.name, "': 'tie' must be a non-empty object {\"<weight>\": \"<block>.<weight>\"}");
+      for (auto it = tj.begin(); it != tj.end(); ++it) {
+        const std::string& w = it.key();
+        const TensorSpec* spec = weight_spec(e, w);
+        if (!spec)
+          fail(Code::config, "block '", e.name, "': 'tie' names '", w, "', which is not a weight of ", e.plugin->name);
+        if (!it.value().is_string())
+          fail(Code::config, "block '", e.name, "': tie of '", w, "' must be a string \"<block>.<weight>\"");
+        const std::string target = it.value().get<std::string>();
+        const size_t dot = target.find('.');
+        if (dot == std::string::npos || dot == 0 || dot + 1 == target.size())
+          fail(Code::config, "block '", e.name, "': tie of '", w, "' is '", target, "'; expected \"<block>.<weight>\"");
+        const std::string tb = target.substr(0, dot), tw = target.substr(dot + 1);
+        auto bit = index.find(tb);
+        if (bit == index.end())
+          fail(Code::config, "block '", e.name, "': tie of '", w, "' names block '", tb, "', which is not in the graph");
+        const Graph::Entry& te = blocks[bit->second];
+        const TensorSpec* tspec = weight_spec(te, tw);
+        if (!tspec)
+          fail(Code::config, "block '", e.name, "': tie of '", w, "' names '", target, "', but '", tw,
+               "' is not a weight of block '", tb, "' (", te.plugin->name, ")");
+        if (bit->second == i && tw == w)
+          fail(Code::config, "block '", e.name, "': weight '", w, "' is tied to itself");
+        const json& other = ties[bit->second];
+        if (other.is_object() && other.contains(tw))
+          fail(Code::config, "block '", e.name, "': tie of '", w, "' names '", target,
+               "', which is itself tied; tie to the stored tensor instead");
+        if (tspec->shape != spec->shape)
+          fail(Code::shape, "block '", e.name, "': weight '", w, "' has shape ", shape_str(spec->shape),
+               " but the tied weight '", target, "' has shape ", shape_str(tspec->shape));
+        e.tie[w] = target;
+      }
+    }
+    files.assign(blocks.size(), {});
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const Graph::Entry& e = blocks[i];
+      for (const TensorSpec& w : e.info.weights) {
+        auto t = e.tie.find(w.name);
+        if (t == e.tie.end()) {
+          files[i][w.name] = prefix_of(e) + w.name;
+        } else {
+          const size_t dot = t->second.find('.');
+          const Graph::Entry& te = blocks[index.at(t->second.substr(0, dot))];
+          files[i][w.name] = prefix_of(te) + t->second.substr(dot + 1);
+        }
+      }
+    }
+  }
+
+  // Every weight present with a float dtype and the declared shape.
+  void check_weights(size_t i) {
+    const Graph::Entry& e = model.graph.blocks[i];
     for (const TensorSpec& w : e.info.weights) {
-      const std::string full = prefix + w.name;
+      const std::string& full = files[i].at(w.name);
+      auto tie = e.tie.find(w.name);
+      const std::string via = tie == e.tie.end() ? "" : " (tied to '" + tie->second + "')";
       const StTensor* t = st.find(full);
-      if (!t) fail(Code::missing_tensor, "block '", e.name, "' (", e.plugin->name, ") needs tensor '", full, "'");
+      if (!t)
+        fail(Code::missing_tensor, "block '", e.name, "' (", e.plugin->name, ") needs tensor '", full, "'", via);
       if (!(t->dtype == DType::f32 || t->dtype == DType::f16 || t->dtype == DType::bf16))
         fail(Code::dtype, "tensor '", full, "' is ", dtype_name(t->dtype), "; weights must be F32, F16 or BF16");
-      if (t->shape != w.shape) {
-        std::string want = "[", got = "[";
-        for (size_t i = 0; i < w.shape.size(); ++i) want += (i ? ", " : "") + std::to_string(w.shape[i]);
-        for (size_t i = 0; i < t->shape.size(); ++i) got += (i ? ", " : "") + std::to_string(t->shape[i]);
-        fail(Code::shape, "tensor '", full, "' has shape ", got, "] but block '", e.name, "' needs ", want, "]");
-      }
+      if (t->shape != w.shape)
+        fail(Code::shape, "tensor '", full, "' has shape ", shape_str(t->shape), " but block '", e.name, "' needs ",
+             shape_str(w.shape), via);
       used_tensors.insert(full);
     }
   }
 };
 
-void hash_tensor(XXH3_state_t* h, const StTensor& t) {
-  XXH3_128bits_update(h, t.name.data(), t.name.size() + 1);
+void hash_tensor(XXH3_state_t* h, const std::string& name, const StTensor& t) {
+  XXH3_128bits_update(h, name.data(), name.size() + 1);
   const char* dn = dtype_safetensors_name(t.dtype);
   XXH3_128bits_update(h, dn, std::strlen(dn) + 1);
   const uint64_t rank = t.shape.size();
@@ -171,12 +254,15 @@ void hash_tensor(XXH3_state_t* h, const StTensor& t) {
   XXH3_128bits_update(h, t.data, t.nbytes);
 }
 
-Ref<Model> build(Ref<Runtime> rt, const Safetensors& st, const GraphSource& src) {
+}  // namespace
+
+Ref<Model> build_model(Ref<Runtime> rt, const TensorSet& st, const GraphSource& src) {
   Ref<Model> model = Ref<Model>::adopt(new Model);
   Model& m = *model;
   m.runtime = std::move(rt);
   m.source = src.source;
   m.meta_json = src.meta_json;
+  m.tokenizer_json = src.tokenizer_json;
 
   const json g = parse_json(src.graph_json, "seqcore.graph");
   if (!g.is_object()) fail(Code::config, "graph: must be a JSON object");
@@ -205,16 +291,32 @@ Ref<Model> build(Ref<Runtime> rt, const Safetensors& st, const GraphSource& src)
   if (g.contains("tokenizer")) {
     const json& tk = g["tokenizer"];
     const std::string tkind = str_field(tk, "kind");
-    if (tkind != "bytes") fail(Code::config, "graph: tokenizer kind must be 'bytes'");
-    if (m.input_kind != InputKind::tokens || m.input_width != 256)
-      fail(Code::config, "graph: the bytes tokenizer needs token input with a vocabulary of 256");
+    if (tkind == "bytes") {
+      if (m.input_kind != InputKind::tokens || m.input_width != 256)
+        fail(Code::config, "graph: the bytes tokenizer needs token input with a vocabulary of 256");
+    } else if (tkind == "bpe") {
+      if (m.input_kind != InputKind::tokens)
+        fail(Code::config, "graph: the bpe tokenizer needs token input");
+      if (src.tokenizer_json.empty())
+        fail(Code::format, "graph: tokenizer kind 'bpe' needs the tokenizer.json text in the metadata key '",
+             kTokenizerKey, "'");
+    } else {
+      fail(Code::config, "graph: tokenizer kind must be 'bytes' or 'bpe'");
+    }
     m.tokenizer = tkind;
+    m.tok = tkind == "bytes" ? Tokenizer::bytes() : Tokenizer::from_hf_json(src.tokenizer_json);
+    if (m.tok->id_limit() > m.input_width)
+      fail(Code::config, "tokenizer.json has token ids up to ", m.tok->id_limit() - 1,
+           " but the model's vocabulary is ", m.input_width);
   }
+  if (!src.tokenizer_json.empty() && m.tokenizer != "bpe")
+    fail(Code::format, "metadata '", kTokenizerKey, "' is present but the graph has no {\"tokenizer\": {\"kind\": \"bpe\"}}");
   if (!g.contains("blocks") || !g["blocks"].is_array() || g["blocks"].empty())
     fail(Code::config, "graph: needs a non-empty 'blocks' list");
 
-  Builder b{st, src, m, {}, {}};
+  Builder b{st, src, m, {}, {}, {}, {}};
   for (const json& j : g["blocks"]) m.graph.nodes.push_back(b.node(j));
+  b.resolve_ties();
   m.graph.plan(m.input_kind == InputKind::tokens, m.input_width, Model::kMaxRows);
   const bool on_cpu = m.runtime->device() == DeviceKind::cpu;
   for (const auto& e : m.graph.blocks)
@@ -224,14 +326,17 @@ Ref<Model> build(Ref<Runtime> rt, const Safetensors& st, const GraphSource& src)
   if (m.output_logits && (m.input_kind != InputKind::tokens || m.graph.output_width() != m.input_width))
     fail(Code::config, "output kind 'logits' needs token input and an output width equal to the vocabulary (",
          m.input_width, "), got width ", m.graph.output_width());
-  for (const auto& e : m.graph.blocks) b.check_weights(e);
-  for (const auto& t : st.tensors())
-    if (!b.used_tensors.count(t.name))
-      fail(Code::format, "tensor '", t.name, "' is not used by any block (a misnamed weight?)");
+  for (size_t i = 0; i < m.graph.blocks.size(); ++i) b.check_weights(i);
+  for (const auto& [name, t] : st.all()) {
+    if (b.used_tensors.count(name) || src.ignored.count(name)) continue;
+    const std::string origin = st.origin(name);
+    fail(Code::format, "tensor '", name, "'", origin.empty() ? "" : " (in '" + origin + "')",
+         " is not used by any block (a misnamed weight?)");
+  }
 
-  for (auto& e : m.graph.blocks) {
-    auto pit = src.prefixes.find(e.name);
-    FileWeights w(st, pit != src.prefixes.end() ? pit->second : e.name + ".");
+  for (size_t i = 0; i < m.graph.blocks.size(); ++i) {
+    auto& e = m.graph.blocks[i];
+    FileWeights w(st, b.files[i]);
     e.block = (on_cpu ? e.plugin->create_cpu : e.plugin->create_cuda)(e.config, e.info, w);
   }
   m.graph_json = g.dump();  // canonical: keys sorted, no spaces
@@ -244,7 +349,15 @@ Ref<Model> build(Ref<Runtime> rt, const Safetensors& st, const GraphSource& src)
   if (!h) fail(Code::out_of_memory, "cannot allocate a hash state");
   XXH3_128bits_reset(h);
   XXH3_128bits_update(h, m.graph_json.data(), m.graph_json.size() + 1);
-  for (const auto& t : st.tensors()) hash_tensor(h, t);
+  // Every stored weight once, under its native name "<block>.<weight>", in
+  // name order: a converted file keeps the fingerprint of its source.
+  std::map<std::string, const StTensor*> stored;
+  for (size_t i = 0; i < m.graph.blocks.size(); ++i) {
+    const auto& e = m.graph.blocks[i];
+    for (const TensorSpec& w : e.info.weights)
+      if (!e.tie.count(w.name)) stored[e.name + "." + w.name] = st.find(b.files[i].at(w.name));
+  }
+  for (const auto& [name, t] : stored) hash_tensor(h, name, *t);
   const XXH128_hash_t d = XXH3_128bits_digest(h);
   XXH3_freeState(h);
   XXH128_canonical_t c;
@@ -253,7 +366,26 @@ Ref<Model> build(Ref<Runtime> rt, const Safetensors& st, const GraphSource& src)
   return model;
 }
 
-}  // namespace
+void TensorSet::add(const Safetensors& st, const std::string& origin) {
+  for (const StTensor& t : st.tensors()) {
+    auto [it, inserted] = tensors_.emplace(t.name, &t);
+    if (!inserted) {
+      const std::string first = origins_[t.name];
+      fail(Code::format, "tensor '", t.name, "' is stored twice: in '", first, "' and in '", origin, "'");
+    }
+    origins_[t.name] = origin;
+  }
+}
+
+const StTensor* TensorSet::find(std::string_view name) const {
+  auto it = tensors_.find(name);
+  return it == tensors_.end() ? nullptr : it->second;
+}
+
+std::string TensorSet::origin(std::string_view name) const {
+  auto it = origins_.find(name);
+  return it == origins_.end() ? std::string() : it->second;
+}
 
 GraphSource graph_source(const Safetensors& st) {
   const auto& md = st.metadata();
@@ -272,30 +404,60 @@ GraphSource graph_source(const Safetensors& st) {
     if (!meta.is_object()) fail(Code::format, kMetaKey, " must be a JSON object");
     src.meta_json = meta.dump();
   }
+  auto tit = md.find(kTokenizerKey);
+  if (tit != md.end()) {
+    if (!parse_json(tit->second, kTokenizerKey).is_object())
+      fail(Code::format, kTokenizerKey, " must be a JSON object (a HuggingFace tokenizer.json)");
+    src.tokenizer_json = tit->second;
+  }
   return src;
 }
 
 Ref<Model> load_model(Ref<Runtime> rt, const std::byte* data, size_t size) {
   const Safetensors st = Safetensors::parse(data, size);
-  return build(std::move(rt), st, graph_source(st));
+  return build_model(std::move(rt), TensorSet(st), graph_source(st));
 }
 
-std::vector<std::byte> convert_to_native(const std::byte* data, size_t size) {
-  const Safetensors st = Safetensors::parse(data, size);
-  const GraphSource src = graph_source(st);
-  Ref<Model> model = build(Runtime::default_cpu(), st, src);  // validates everything
+Ref<Model> load_model_path(Ref<Runtime> rt, const std::string& path) {
+  if (is_hf_model_path(path)) {
+    const HfModelDir dir(path);
+    return build_model(std::move(rt), dir.tensors(), dir.source());
+  }
+  MappedFile file(path);
+  return load_model(std::move(rt), file.data(), file.size());
+}
+
+std::vector<std::byte> convert_to_native(const TensorSet& st, const GraphSource& src) {
+  Ref<Model> model = build_model(Runtime::default_cpu(), st, src);  // validates everything
   std::vector<StWriteTensor> out;
   for (const auto& e : model->graph.blocks) {
     auto pit = src.prefixes.find(e.name);
     const std::string prefix = pit != src.prefixes.end() ? pit->second : e.name + ".";
     for (const auto& w : e.info.weights) {
+      if (e.tie.count(w.name)) continue;  // stored once, under the tied block's name
       const StTensor* t = st.find(prefix + w.name);
+      SEQC_CHECK(t, "weight '", prefix, w.name, "' was validated");
       out.push_back({e.name + "." + w.name, t->dtype, t->shape, t->data, t->nbytes});
     }
   }
   std::map<std::string, std::string> md{{kFormatVersionKey, "1"}, {kGraphKey, model->graph_json}};
   if (!src.meta_json.empty()) md[kMetaKey] = src.meta_json;
+  if (!src.tokenizer_json.empty()) md[kTokenizerKey] = src.tokenizer_json;
   return write_safetensors(out, md);
+}
+
+std::vector<std::byte> convert_to_native(const std::byte* data, size_t size) {
+  const Safetensors st = Safetensors::parse(data, size);
+  return convert_to_native(TensorSet(st), graph_source(st));
+}
+
+std::vector<std::byte> convert_path_to_native(const std::string& path) {
+  if (is_hf_model_path(path)) {
+    const HfModelDir dir(path);
+    return convert_to_native(dir.tensors(), dir.source());
+  }
+  MappedFile file(path);
+  return convert_to_native(file.data(), file.size());
 }
 
 }  // namespace seqc

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "../core/hf_dir_util.hpp"
 #include "../test_util.hpp"
 
 using namespace seqc;
@@ -269,6 +270,171 @@ TEST_CASE("bad_input/graph") {
 }
 
 // ---------------------------------------------------------------- snapshots
+
+// Graph "tie" keys (docs/model-format.md §3): a weight that is another
+// block's stored tensor.
+TEST_CASE("bad_input/tie") {
+  const char* tied = R"({"input":{"kind":"tokens","vocab":13},"output":{"kind":"logits"},"blocks":[
+    {"name":"embed","plugin":"layer/embedding","config":{"num_embeddings":13,"embedding_dim":8}},
+    {"name":"head","plugin":"layer/linear","config":{"in_features":8,"out_features":13,"bias":false},
+     "tie":{"weight":"embed.weight"}}]})";
+  std::mt19937_64 rng(3);
+  const NamedTensor emb{"embed.weight", {13, 8}, random_floats(rng, 104)};
+  ModelHandle ok(native_bytes(tied, {emb}));  // the good case loads
+  auto edited = [&](const std::function<void(json&)>& edit, std::vector<NamedTensor> t = {}) {
+    json g = json::parse(tied);
+    edit(g["blocks"][1]);
+    t.push_back(emb);
+    return native_bytes(g.dump(), t);
+  };
+  SUBCASE("not an object") {
+    expect_load_fails(edited([](json& b) { b["tie"] = "embed.weight"; }), SEQC_ERR_CONFIG, "tie");
+    expect_load_fails(edited([](json& b) { b["tie"] = json::object(); }), SEQC_ERR_CONFIG, "tie");
+  }
+  SUBCASE("names no weight of the block") {
+    expect_load_fails(edited([](json& b) { b["tie"] = {{"bias", "embed.weight"}}; }, {{"head.weight", {13, 8},
+                      std::vector<float>(104)}}), SEQC_ERR_CONFIG, "bias");
+  }
+  SUBCASE("target malformed, unknown block, unknown weight") {
+    expect_load_fails(edited([](json& b) { b["tie"]["weight"] = "embedweight"; }), SEQC_ERR_CONFIG, "<block>.<weight>");
+    expect_load_fails(edited([](json& b) { b["tie"]["weight"] = 7; }), SEQC_ERR_CONFIG, "string");
+    expect_load_fails(edited([](json& b) { b["tie"]["weight"] = "nope.weight"; }), SEQC_ERR_CONFIG, "nope");
+    expect_load_fails(edited([](json& b) { b["tie"]["weight"] = "embed.table"; }), SEQC_ERR_CONFIG, "table");
+    expect_load_fails(edited([](json& b) { b["tie"]["weight"] = "head.weight"; }), SEQC_ERR_CONFIG, "itself");
+  }
+  SUBCASE("shape differs") {
+    expect_load_fails(edited([](json& b) { b["config"]["in_features"] = 13; b["config"]["out_features"] = 8; }),
+                      SEQC_ERR_SHAPE, "embed.weight");
+  }
+  SUBCASE("the tied tensor stored as well is unused") {
+    expect_load_fails(edited([](json&) {}, {{"head.weight", {13, 8}, emb.data}}), SEQC_ERR_FORMAT, "head.weight");
+  }
+  SUBCASE("the tied tensor is missing") {
+    json g = json::parse(tied);
+    expect_load_fails(native_bytes(g.dump(), {}), SEQC_ERR_MISSING_TENSOR, "embed.weight");
+  }
+}
+
+// HuggingFace directories (docs/hf-import.md), loaded by path.
+TEST_CASE("bad_input/hf_directory") {
+  const std::string cfg = R"({"model_type": "mamba", "vocab_size": 11, "hidden_size": 4, "state_size": 2,
+    "num_hidden_layers": 2, "tie_word_embeddings": true})";
+  const std::vector<NamedTensor> weights = hf_random_tensors(cfg);
+  TempDir tmp;
+  auto load_fails = [](const fs::path& p, int code, const char* part) {
+    seqc_model* sentinel = reinterpret_cast<seqc_model*>(uintptr_t(0x1234));
+    seqc_model* m = sentinel;
+    const int rc = seqc_model_load_file(nullptr, p.string().c_str(), &m);
+    INFO("message: ", std::string(seqc_last_error()));
+    CHECK(rc == code);
+    CHECK(m == sentinel);
+    CHECK(std::string(seqc_last_error()).find(part) != std::string::npos);
+    CHECK(seqc_convert(p.string().c_str(), (p.parent_path() / "out.safetensors").string().c_str()) == code);
+  };
+  const fs::path good = tmp.path / "good";
+  write_hf_dir(good, cfg, weights, 2);
+  { FileModel m(good.string()); }  // loads
+
+  SUBCASE("no config.json, bad JSON, not an object") {
+    fs::create_directories(tmp.path / "empty");
+    load_fails(tmp.path / "empty", SEQC_ERR_IO, "config.json");
+    write_hf_dir(tmp.path / "d", "{\"model_type\": \"mamba\",", weights);
+    load_fails(tmp.path / "d", SEQC_ERR_FORMAT, "config.json");
+    write_file(tmp.path / "d" / "config.json", "[]");
+    load_fails(tmp.path / "d", SEQC_ERR_FORMAT, "object");
+  }
+  SUBCASE("unknown model_type, unsupported option") {
+    write_hf_dir(tmp.path / "d", R"({"model_type": "gpt2"})", weights);
+    load_fails(tmp.path / "d", SEQC_ERR_UNSUPPORTED, "gpt2");
+    write_file(tmp.path / "d" / "config.json", R"({"model_type": "mamba", "hidden_act": "relu"})");
+    load_fails(tmp.path / "d", SEQC_ERR_UNSUPPORTED, "hidden_act");
+  }
+  SUBCASE("no weights; PyTorch pickles only") {
+    write_file(tmp.path / "d" / "config.json", cfg);
+    load_fails(tmp.path / "d", SEQC_ERR_IO, "model.safetensors");
+    write_file(tmp.path / "d" / "pytorch_model.bin", "PK");
+    load_fails(tmp.path / "d", SEQC_ERR_UNSUPPORTED, "pytorch_model.bin");
+  }
+  auto edit_index = [&](const std::function<void(json&)>& edit) {
+    const fs::path d = tmp.path / "idx";
+    fs::remove_all(d);
+    fs::copy(good, d);
+    std::ifstream in(d / "model.safetensors.index.json");
+    json idx = json::parse(in);
+    edit(idx["weight_map"]);
+    write_file(d / "model.safetensors.index.json", idx.dump());
+    return d;
+  };
+  SUBCASE("index pointing outside the directory") {
+    write_bytes(tmp.path / "outside.safetensors", hf_safetensors(weights));
+    for (const char* bad : {"../outside.safetensors", "/etc/passwd", "a/../../outside.safetensors", "./x", "a//b",
+                            "a\\b", ""}) {
+      const fs::path d = edit_index([&](json& m) { m["backbone.norm_f.weight"] = bad; });
+      load_fails(d, SEQC_ERR_FORMAT, "inside the model directory");
+    }
+  }
+  SUBCASE("index malformed") {
+    const fs::path d = edit_index([](json& m) { m = json::array(); });
+    load_fails(d, SEQC_ERR_FORMAT, "weight_map");
+    load_fails(edit_index([](json& m) { m["backbone.norm_f.weight"] = 3; }), SEQC_ERR_FORMAT, "string");
+  }
+  SUBCASE("missing shard") {
+    fs::remove(good / "model-00002-of-00002.safetensors");
+    load_fails(good, SEQC_ERR_IO, "model-00002-of-00002.safetensors");
+  }
+  SUBCASE("tensor in two shards, in another shard than listed, not listed, listed but absent") {
+    // shard 2 also gets a tensor of shard 1
+    std::vector<NamedTensor> two;
+    for (size_t i = 1; i < weights.size(); i += 2) two.push_back(weights[i]);
+    two.push_back(weights[0]);
+    write_bytes(good / "model-00002-of-00002.safetensors", hf_safetensors(two));
+    load_fails(good, SEQC_ERR_FORMAT, weights[0].name.c_str());
+    write_hf_dir(good, cfg, weights, 2);
+    load_fails(edit_index([&](json& m) { m[weights[0].name] = "model-00002-of-00002.safetensors"; }),
+               SEQC_ERR_FORMAT, "puts it in");
+    load_fails(edit_index([&](json& m) { m.erase(weights[0].name); }), SEQC_ERR_FORMAT, "not listed");
+    load_fails(edit_index([&](json& m) { m["backbone.extra"] = "model-00001-of-00002.safetensors"; }),
+               SEQC_ERR_FORMAT, "backbone.extra");
+  }
+  SUBCASE("bad shard file") {
+    write_file(good / "model-00001-of-00002.safetensors", "junk");
+    load_fails(good, SEQC_ERR_FORMAT, "model-00001-of-00002.safetensors");
+  }
+  SUBCASE("wrong shapes, missing and extra tensors") {
+    std::vector<NamedTensor> w = weights;
+    for (auto& t : w)
+      if (t.name == "backbone.layers.1.mixer.A_log") t.shape = {t.shape[1], t.shape[0]};
+    write_hf_dir(tmp.path / "d", cfg, w);
+    load_fails(tmp.path / "d", SEQC_ERR_SHAPE, "backbone.layers.1.mixer.A_log");
+    w = weights;
+    w.erase(std::remove_if(w.begin(), w.end(), [](auto& t) { return t.name == "backbone.layers.0.mixer.D"; }), w.end());
+    write_hf_dir(tmp.path / "d", cfg, w);
+    load_fails(tmp.path / "d", SEQC_ERR_MISSING_TENSOR, "backbone.layers.0.mixer.D");
+    w = weights;
+    w.push_back({"backbone.layers.2.norm.weight", {4}, std::vector<float>(4, 1.0f)});
+    write_hf_dir(tmp.path / "d", cfg, w);
+    load_fails(tmp.path / "d", SEQC_ERR_FORMAT, "backbone.layers.2.norm.weight");
+    w = weights;
+    for (auto& t : w)
+      if (t.name == "backbone.embeddings.weight") t.shape = {t.shape[1], t.shape[0]};
+    write_hf_dir(tmp.path / "d", cfg, w);
+    load_fails(tmp.path / "d", SEQC_ERR_SHAPE, "backbone.embeddings.weight");
+  }
+  SUBCASE("malformed tokenizer.json") {
+    write_file(good / "tokenizer.json", "{\"model\": ");
+    load_fails(good, SEQC_ERR_FORMAT, "tokenizer.json");
+  }
+  SUBCASE("integer weights") {
+    write_hf_dir(tmp.path / "d", cfg, weights);
+    const std::vector<int32_t> ints(4, 1);
+    std::vector<StWriteTensor> st;
+    for (const auto& t : weights)
+      if (t.name != "backbone.norm_f.weight") st.push_back({t.name, DType::f32, t.shape, t.data.data(), t.data.size() * 4});
+    st.push_back({"backbone.norm_f.weight", DType::i32, {4}, ints.data(), 16});
+    write_bytes(tmp.path / "d" / "model.safetensors", write_safetensors(st, {}));
+    load_fails(tmp.path / "d", SEQC_ERR_DTYPE, "backbone.norm_f.weight");
+  }
+}
 
 namespace {
 
