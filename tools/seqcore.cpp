@@ -4,11 +4,14 @@
 //   seqcore info MODEL [--json]
 //   seqcore run MODEL --in X.npy --out Y.npy [--chunk N]
 //   seqcore generate MODEL --prompt TEXT [--tokens N] [--temperature T]
-//                          [--top-k K] [--top-p P] [--seed S]
+//                          [--top-k K] [--top-p P] [--seed S] [--skip-special] [--no-stop]
+//   seqcore tokenize MODEL TEXT [--add-special] [--special-as-text] [--json]
+//   seqcore detokenize MODEL ID... [--skip-special]
 //   seqcore bench MODEL [--steps N] [--positions T] [--json]
 //   seqcore convert SRC DST
 //   seqcore version
-// Common option: --threads N (default: one per core).
+// MODEL (and convert's SRC) is a .safetensors file or a HuggingFace model
+// directory (docs/hf-import.md). Common option: --threads N (default: one per core).
 #include <seqcore/seqcore.h>
 
 #include <algorithm>
@@ -43,13 +46,21 @@ const char* kUsage =
     "                                      int32 [T] tokens) and save float32 [T, d_out];\n"
     "                                      --chunk N feeds N positions per call (1 = steps)\n"
     "  generate MODEL --prompt TEXT [--tokens N] [--temperature T] [--top-k K]\n"
-    "           [--top-p P] [--seed S]     stream text from a byte-level language model\n"
+    "           [--top-p P] [--seed S] [--skip-special] [--no-stop]\n"
+    "                                      stream text from a language model through its\n"
+    "                                      tokenizer (bytes or BPE); a BPE model stops at a\n"
+    "                                      special token (end of text) unless --no-stop\n"
+    "  tokenize MODEL TEXT [--add-special] [--special-as-text] [--json]\n"
+    "                                      print the token ids of TEXT\n"
+    "  detokenize MODEL ID... [--skip-special]\n"
+    "                                      print the text of token ids\n"
     "  bench MODEL [--steps N] [--positions T] [--json]\n"
     "                                      step latency, forward throughput, bandwidth floor\n"
-    "  convert SRC DST                     write a model (or PyTorch state dict) as a\n"
-    "                                      native libseqcore file\n"
+    "  convert SRC DST                     write a model, a PyTorch state dict or a\n"
+    "                                      HuggingFace Mamba directory as a native file\n"
     "  version                             print the library version\n"
     "\n"
+    "MODEL: a .safetensors file, or a HuggingFace Mamba / Mamba-2 directory\n"
     "options for every command: --threads N (default: one per core)\n";
 
 struct Usage : std::runtime_error {
@@ -247,8 +258,87 @@ int cmd_run(int argc, char** argv) {
   return 0;
 }
 
+// The model's tokenizer, or the identity over bytes for an older byte-level
+// model (vocabulary 256) whose graph names none.
+struct Text {
+  seqc_model* m;
+  bool bytes_fallback;
+  explicit Text(seqc_model* model) : m(model) {
+    const int32_t kind = seqc_model_tokenizer_kind(m);
+    bytes_fallback = kind == SEQC_TOKENIZER_NONE && seqc_model_input_kind(m) == SEQC_INPUT_TOKENS &&
+                     seqc_model_input_width(m) == 256;
+    if (kind == SEQC_TOKENIZER_NONE && !bytes_fallback)
+      throw std::runtime_error(
+          "this model has no tokenizer (neither byte-level nor BPE): its graph names none");
+  }
+  std::vector<int32_t> tokenize(const std::string& text, uint32_t flags) const {
+    if (bytes_fallback) {
+      std::vector<int32_t> ids;
+      for (unsigned char c : text) ids.push_back(c);
+      return ids;
+    }
+    size_t n = 0;
+    int rc = seqc_model_tokenize(m, text.data(), text.size(), flags, nullptr, 0, &n);
+    if (rc != SEQC_OK && rc != SEQC_ERR_BUFFER_TOO_SMALL) check(rc, "tokenize");
+    std::vector<int32_t> ids(n);
+    check(seqc_model_tokenize(m, text.data(), text.size(), flags, ids.data(), ids.size(), &n), "tokenize");
+    return ids;
+  }
+  std::string token_bytes(int32_t id, uint32_t flags) const {
+    if (bytes_fallback) return std::string(1, char(id));
+    char buf[256];
+    size_t len = 0;
+    const int rc = seqc_model_token_bytes(m, id, flags, buf, sizeof buf, &len);
+    if (rc == SEQC_OK) return std::string(buf, len);
+    if (rc != SEQC_ERR_BUFFER_TOO_SMALL) check(rc, "token bytes");
+    std::string big(len, '\0');
+    check(seqc_model_token_bytes(m, id, flags, big.data(), big.size(), &len), "token bytes");
+    return big;
+  }
+  std::string detokenize(const std::vector<int32_t>& ids, uint32_t flags) const {
+    std::string out;
+    for (int32_t id : ids) out += token_bytes(id, flags);
+    return out;
+  }
+};
+
+// Writes bytes as they come but flushes only whole UTF-8 characters: an
+// incomplete sequence at the end waits for the next token's bytes. Bytes are
+// written unchanged (an invalid sequence is passed through, not replaced).
+class Utf8Out {
+ public:
+  void write(const std::string& bytes) {
+    pending_ += bytes;
+    const size_t keep = incomplete_tail(pending_);
+    const size_t n = pending_.size() - keep;
+    if (n) {
+      std::fwrite(pending_.data(), 1, n, stdout);
+      std::fflush(stdout);
+      pending_.erase(0, n);
+    }
+  }
+  void finish() {
+    std::fwrite(pending_.data(), 1, pending_.size(), stdout);
+    pending_.clear();
+  }
+
+ private:
+  // Bytes at the end that start a UTF-8 sequence not yet complete.
+  static size_t incomplete_tail(const std::string& s) {
+    for (size_t back = 1; back <= 3 && back <= s.size(); ++back) {
+      const unsigned char c = static_cast<unsigned char>(s[s.size() - back]);
+      if ((c & 0xC0) == 0x80) continue;  // continuation byte: look further back
+      const size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 1;
+      return need > back ? back : 0;
+    }
+    return 0;
+  }
+  std::string pending_;
+};
+
 int cmd_generate(int argc, char** argv) {
-  const Args a = parse(argc, argv, {"threads", "prompt", "tokens", "temperature", "top-k", "top-p", "seed"}, {});
+  const Args a = parse(argc, argv, {"threads", "prompt", "tokens", "temperature", "top-k", "top-p", "seed"},
+                       {"skip-special", "no-stop"});
   if (a.positional.size() != 1) throw Usage("generate needs one MODEL");
   const std::string prompt = a.str("prompt", "\n");
   if (prompt.empty()) throw Usage("--prompt must not be empty");
@@ -258,25 +348,79 @@ int cmd_generate(int argc, char** argv) {
   open_model(h, a, a.positional[0]);
   seqc_model* m = h.model;
   if (seqc_model_input_kind(m) != SEQC_INPUT_TOKENS || !seqc_model_output_is_logits(m) ||
-      seqc_model_input_width(m) != 256)
-    throw std::runtime_error("generate needs a byte-level language model (256 token ids to 256 logits)");
+      (seqc_model_tokenizer_kind(m) == SEQC_TOKENIZER_NONE && seqc_model_input_width(m) != 256))
+    throw std::runtime_error(
+        "generate needs a language model with a tokenizer (token ids to logits; byte-level or BPE)");
+  const Text text(m);
   seqc_stream* s = h.new_stream();
   check(seqc_stream_set_sampling(s, float(a.number("temperature", 0.8)), int32_t(a.integer("top-k", 0)),
                                  float(a.number("top-p", 1.0))),
         "sampling settings");
   check(seqc_stream_set_seed(s, uint64_t(a.integer("seed", 0))), "seed");
-  std::vector<int32_t> ids(prompt.begin(), prompt.end());
-  for (auto& id : ids) id &= 0xff;
+  // The prompt as HF would encode it for generation (with the post-processor's
+  // BOS, if the tokenizer has one).
+  const std::vector<int32_t> ids = text.tokenize(prompt, SEQC_TOKENIZE_ADD_SPECIAL);
+  if (ids.empty()) throw std::runtime_error("the prompt encodes to no tokens");
   std::fwrite(prompt.data(), 1, prompt.size(), stdout);
   std::fflush(stdout);
+  const uint32_t dflags = a.flag("skip-special") ? SEQC_DETOKENIZE_SKIP_SPECIAL : 0;
+  const bool stop_at_special = !a.flag("no-stop") && !text.bytes_fallback &&
+                               seqc_model_tokenizer_kind(m) == SEQC_TOKENIZER_BPE;
+  Utf8Out out;
   int32_t next = 0;
   check(seqc_stream_generate(s, ids.data(), ids.size(), &next), "generate");
   for (long long i = 0; i < n; ++i) {
-    const unsigned char byte = static_cast<unsigned char>(next);
-    std::fwrite(&byte, 1, 1, stdout);
-    std::fflush(stdout);
+    // A special token (end of text) ends generation unless --no-stop.
+    if (stop_at_special && text.token_bytes(next, SEQC_DETOKENIZE_SKIP_SPECIAL).empty() &&
+        !text.token_bytes(next, 0).empty())
+      break;
+    out.write(text.token_bytes(next, dflags));
     if (i + 1 < n) check(seqc_stream_generate(s, &next, 1, &next), "generate");
   }
+  out.finish();
+  std::fputc('\n', stdout);
+  return 0;
+}
+
+int cmd_tokenize(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"threads"}, {"add-special", "special-as-text", "json"});
+  if (a.positional.size() != 2) throw Usage("tokenize needs MODEL and TEXT");
+  Handles h;
+  open_model(h, a, a.positional[0]);
+  const Text text(h.model);
+  uint32_t flags = 0;
+  if (a.flag("add-special")) flags |= SEQC_TOKENIZE_ADD_SPECIAL;
+  if (a.flag("special-as-text")) flags |= SEQC_TOKENIZE_SPECIAL_AS_TEXT;
+  const std::vector<int32_t> ids = text.tokenize(a.positional[1], flags);
+  std::string line = a.flag("json") ? "[" : "";
+  for (size_t i = 0; i < ids.size(); ++i)
+    line += (i ? (a.flag("json") ? ", " : " ") : "") + std::to_string(ids[i]);
+  if (a.flag("json")) line += "]";
+  std::printf("%s\n", line.c_str());
+  return 0;
+}
+
+int cmd_detokenize(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"threads"}, {"skip-special"});
+  if (a.positional.size() < 1) throw Usage("detokenize needs MODEL and token ids");
+  Handles h;
+  open_model(h, a, a.positional[0]);
+  const Text text(h.model);
+  std::vector<int32_t> ids;
+  for (size_t i = 1; i < a.positional.size(); ++i) {
+    char* end = nullptr;
+    const long long v = std::strtoll(a.positional[i].c_str(), &end, 10);
+    if (a.positional[i].empty() || *end || v < INT32_MIN || v > INT32_MAX)
+      throw Usage("token ids must be integers, got '" + a.positional[i] + "'");
+    ids.push_back(int32_t(v));
+  }
+  const int64_t vocab = seqc_model_input_width(h.model);
+  for (int32_t id : ids)
+    if (id < 0 || id >= vocab)
+      throw std::runtime_error("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                               std::to_string(vocab) + ")");
+  const std::string bytes = text.detokenize(ids, a.flag("skip-special") ? SEQC_DETOKENIZE_SKIP_SPECIAL : 0);
+  std::fwrite(bytes.data(), 1, bytes.size(), stdout);
   std::fputc('\n', stdout);
   return 0;
 }
@@ -406,6 +550,8 @@ int main(int argc, char** argv) {
     if (cmd == "info") return cmd_info(argc, argv);
     if (cmd == "run") return cmd_run(argc, argv);
     if (cmd == "generate") return cmd_generate(argc, argv);
+    if (cmd == "tokenize") return cmd_tokenize(argc, argv);
+    if (cmd == "detokenize") return cmd_detokenize(argc, argv);
     if (cmd == "bench") return cmd_bench(argc, argv);
     if (cmd == "convert") return cmd_convert(argc, argv);
     if (cmd == "version") {

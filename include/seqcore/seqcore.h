@@ -248,11 +248,15 @@ typedef struct seqc_model seqc_model;
 /**
  * Load a model from a file: the native format (safetensors with the block
  * graph in its metadata, docs/model-format.md) or a PyTorch nn.LSTM/nn.GRU
- * state dict saved as safetensors (docs/torch-import.md). Every header
- * field, offset, size, shape, dtype and config value is checked before use.
+ * state dict saved as safetensors (docs/torch-import.md); or from a
+ * HuggingFace model directory of model_type mamba, falcon_mamba or mamba2
+ * (config.json, model.safetensors or its sharded index, tokenizer.json;
+ * docs/hf-import.md). Every header field, offset, size, shape, dtype and
+ * config value is checked before use.
  * @param rt    the runtime the weights go to; NULL means a process-wide CPU
  *              runtime with one thread per core.
- * @param path  UTF-8 file path.
+ * @param path  UTF-8 path of a file, of a HuggingFace model directory, or of
+ *              the config.json inside one.
  * @param out   receives the model with one reference; untouched on failure.
  * @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT; SEQC_ERR_IO; SEQC_ERR_FORMAT;
  *         SEQC_ERR_VERSION; SEQC_ERR_CONFIG; SEQC_ERR_UNKNOWN_PLUGIN;
@@ -348,9 +352,11 @@ SEQC_API size_t seqc_model_state_nbytes(const seqc_model *m, size_t i);
 
 /**
  * Write a model as a canonical native file: read src_path as
- * seqc_model_load_file does (a native file, or a PyTorch state dict), check
- * that it builds, and write dst_path with the graph in its metadata and the
- * tensors renamed to "<block>.<weight>" (stored dtypes and bytes kept). The
+ * seqc_model_load_file does (a native file, a PyTorch state dict or a
+ * HuggingFace directory), check that it builds, and write dst_path with the
+ * graph in its metadata and the tensors renamed to "<block>.<weight>"
+ * (stored dtypes and bytes kept; a tied weight stored once; a tokenizer
+ * carried). The result has the source's fingerprint. The
  * destination is written to a temporary file and renamed, so it is never
  * left half-written.
  * @return as seqc_model_load_file; SEQC_ERR_IO when dst_path cannot be
@@ -358,6 +364,117 @@ SEQC_API size_t seqc_model_state_nbytes(const seqc_model *m, size_t i);
  * @thread any  @since 0.1
  */
 SEQC_API int seqc_convert(const char *src_path, const char *dst_path);
+
+/* ------------------------------------------------------------------------ */
+/* Tokenizer (text <-> token ids, for models that carry one)                 */
+/* ------------------------------------------------------------------------ */
+
+/** The tokenizer a model carries (docs/tokenizer.md). */
+typedef enum seqc_tokenizer_kind {
+  /** None: the model takes frames, or token ids from elsewhere. */
+  SEQC_TOKENIZER_NONE = 0,
+  /** Token id = byte value (vocabulary 256): the byte-level LSTM models. */
+  SEQC_TOKENIZER_BYTES = 1,
+  /** HuggingFace byte-level BPE from a tokenizer.json (GPT-2, GPT-NeoX,
+   *  the Mamba checkpoints); encodes exactly as HF `tokenizers`. */
+  SEQC_TOKENIZER_BPE = 2
+} seqc_tokenizer_kind;
+
+/** Flags of seqc_model_tokenize (bitwise or). */
+typedef enum seqc_tokenize_flags {
+  SEQC_TOKENIZE_DEFAULT = 0,
+  /** Add the special tokens of the tokenizer's post-processor around the
+   *  text (a BOS and/or EOS; HF's add_special_tokens=True). The GPT-NeoX
+   *  tokenizer adds none. */
+  SEQC_TOKENIZE_ADD_SPECIAL = 1,
+  /** Treat special added tokens ("<|endoftext|>") in the text as plain
+   *  text instead of matching them (HF's encode_special_tokens): for
+   *  untrusted input. */
+  SEQC_TOKENIZE_SPECIAL_AS_TEXT = 2
+} seqc_tokenize_flags;
+
+/** Flags of seqc_model_detokenize and seqc_model_token_bytes. */
+typedef enum seqc_detokenize_flags {
+  SEQC_DETOKENIZE_DEFAULT = 0,
+  /** Leave special added tokens out (HF's skip_special_tokens=True). */
+  SEQC_DETOKENIZE_SKIP_SPECIAL = 1
+} seqc_detokenize_flags;
+
+/** The model's seqc_tokenizer_kind; -1 for NULL. @since 0.2 */
+SEQC_API int32_t seqc_model_tokenizer_kind(const seqc_model *m);
+
+/**
+ * Encode text as token ids with the model's tokenizer, two-call pattern.
+ * Text is bytes: invalid UTF-8 is encoded byte by byte (each invalid byte
+ * counts as one character that is neither letter, digit nor space).
+ * @param text    len bytes, need not be NUL-terminated; may be NULL when
+ *                len is 0 (empty text gives no ids, or only the special
+ *                tokens of SEQC_TOKENIZE_ADD_SPECIAL).
+ * @param flags   seqc_tokenize_flags.
+ * @param ids     destination of cap ids; may be NULL when cap is 0.
+ * @param n_ids   receives the number of ids; set on SEQC_OK and on
+ *                SEQC_ERR_BUFFER_TOO_SMALL (then nothing is written to ids).
+ * @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT (NULL model or n_ids, text
+ *         NULL with len > 0, unknown flags); SEQC_ERR_UNSUPPORTED (the
+ *         model has no tokenizer); SEQC_ERR_BUFFER_TOO_SMALL;
+ *         SEQC_ERR_OUT_OF_MEMORY.
+ * @thread any  @since 0.2
+ */
+SEQC_API int seqc_model_tokenize(const seqc_model *m, const char *text,
+                                 size_t len, uint32_t flags, int32_t *ids,
+                                 size_t cap, size_t *n_ids);
+
+/**
+ * Decode token ids to the bytes of their text, two-call pattern. The bytes
+ * are what HF's ByteLevel decoder gives before its lossy UTF-8 step: a
+ * sequence cut in the middle of a character ends in an incomplete UTF-8
+ * sequence, and tokens can decode to bytes that are not UTF-8 at all
+ * (replace them with U+FFFD to get HF's text).
+ * @param ids     n ids, each in [0, vocabulary); an id the tokenizer has no
+ *                token for (padding rows of a larger embedding) gives no
+ *                bytes, as in HF. May be NULL when n is 0.
+ * @param flags   seqc_detokenize_flags.
+ * @param buf     destination of cap bytes; may be NULL when cap is 0. A NUL
+ *                is written after the bytes when cap leaves room for it.
+ * @param len     receives the number of bytes, without a NUL; set on
+ *                SEQC_OK and on SEQC_ERR_BUFFER_TOO_SMALL.
+ * @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT (NULL, an id outside the
+ *         vocabulary, unknown flags); SEQC_ERR_UNSUPPORTED (no tokenizer);
+ *         SEQC_ERR_BUFFER_TOO_SMALL.
+ * @thread any  @since 0.2
+ */
+SEQC_API int seqc_model_detokenize(const seqc_model *m, const int32_t *ids,
+                                   size_t n, uint32_t flags, char *buf,
+                                   size_t cap, size_t *len);
+
+/**
+ * The bytes of one token, for streaming generation: print each generated
+ * token's bytes as it comes (they may end in the middle of a UTF-8
+ * character; the terminal or the caller joins them). The concatenation of
+ * the tokens' bytes equals seqc_model_detokenize of the sequence.
+ * @param id      in [0, vocabulary).
+ * @param flags   seqc_detokenize_flags (a skipped special token gives 0
+ *                bytes).
+ * @return as seqc_model_detokenize.
+ * @thread any  @since 0.2
+ */
+SEQC_API int seqc_model_token_bytes(const seqc_model *m, int32_t id,
+                                    uint32_t flags, char *buf, size_t cap,
+                                    size_t *len);
+
+/**
+ * The id of a token given by its text: an added token's content
+ * ("<|endoftext|>") or a vocabulary entry as the tokenizer.json spells it
+ * (byte-level BPE spells a leading space as U+0120, "\u0120the"); for the
+ * bytes tokenizer, a one-byte string.
+ * @param token   len bytes.
+ * @param id      receives the id.
+ * @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT; SEQC_ERR_UNSUPPORTED (no
+ *         tokenizer); SEQC_ERR_NOT_FOUND.
+ * @thread any  @since 0.2
+ */
+SEQC_API int seqc_model_token_id(const seqc_model *m, const char *token,
+                                 size_t len, int32_t *id);
 
 /* ------------------------------------------------------------------------ */
 /* Stream                                                                    */

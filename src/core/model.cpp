@@ -4,6 +4,7 @@
 
 #include "core/sampler.hpp"
 #include "core/status.hpp"
+#include "io/tokenizer.hpp"
 
 namespace seqc {
 
@@ -87,6 +88,7 @@ std::string Model::describe() const {
       {"runtime", {{"device", runtime->device_impl().name()}, {"threads", runtime->threads()}}},
   };
   if (!meta_json.empty()) out["meta"] = json::parse(meta_json);
+  if (tok) out["tokenizer_info"] = json::parse(tok->describe_json());
   return out.dump(2);
 }
 

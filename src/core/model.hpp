@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct StateEntry {
 
 using Fingerprint = std::array<uint8_t, 16>;
 
+class Tokenizer;  // io/tokenizer.hpp
+
 class Model : public RefCounted {
  public:
   Ref<Runtime> runtime;
@@ -37,8 +40,10 @@ class Model : public RefCounted {
   int64_t input_width = 0;  // frame width, or vocabulary size
   int64_t output_width = 0;
   bool output_logits = false;
-  std::string tokenizer;    // "" or "bytes"
-  std::string source;       // "native" or "torch"
+  std::string tokenizer;    // "", "bytes" or "bpe"
+  std::string tokenizer_json;  // "bpe": the HuggingFace tokenizer.json text, verbatim
+  std::shared_ptr<const Tokenizer> tok;  // the parsed tokenizer; null when tokenizer is ""
+  std::string source;       // "native", "torch" or "huggingface"
   std::string graph_json;   // canonical graph
   std::string meta_json;    // seqcore.meta, "" if none
   std::vector<StateEntry> states;

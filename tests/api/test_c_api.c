@@ -119,6 +119,294 @@ static unsigned char *make_gru(size_t *size) {
   return make_model(graph, specs, 4, size);
 }
 
+/* ------------------------------------------------------------- tokenizer */
+
+/* A growing string. */
+typedef struct {
+  char *p;
+  size_t n, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n) {
+  if (b->n + n + 1 > b->cap) {
+    b->cap = 2 * (b->n + n + 1);
+    char *q = (char *)xmalloc(b->cap);
+    if (b->n) memcpy(q, b->p, b->n);
+    free(b->p);
+    b->p = q;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+  b->p[b->n] = 0;
+}
+static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+/* s as the body of a JSON string. */
+static void sb_json(sbuf *b, const char *s) {
+  for (; *s; ++s) {
+    if (*s == '"' || *s == '\\') sb_add(b, "\\", 1);
+    sb_add(b, s, 1);
+  }
+}
+
+/* GPT-2's byte -> character map: the code point standing for byte b. */
+static unsigned byte_cp(int b) {
+  int n = 0;
+  for (int x = 0; x < 256; ++x) {
+    int printable = (x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE;
+    unsigned cp = printable ? (unsigned)x : 256u + (unsigned)n++;
+    if (x == b) return cp;
+  }
+  return 0;
+}
+
+/* A byte-level BPE tokenizer.json: ids 0..255 the bytes, 256 "\u0120t"
+ * (space t), 257 "he", 258 "\u0120the", 259 the special "<|endoftext|>",
+ * which the post-processor appends after the text. `extra` is spliced in
+ * as further top-level members (may be ""). */
+static char *tiny_tokenizer(const char *normalizer, const char *extra) {
+  sbuf b = {NULL, 0, 0};
+  char tmp[64];
+  sb_str(&b, "{\"version\":\"1.0\",\"added_tokens\":[{\"id\":259,\"content\":\"<|endoftext|>\",\"special\":true,"
+             "\"normalized\":false}],\"normalizer\":");
+  sb_str(&b, normalizer);
+  sb_str(&b, ",\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"use_regex\":true},"
+             "\"decoder\":{\"type\":\"ByteLevel\"},\"post_processor\":{\"type\":\"TemplateProcessing\","
+             "\"single\":[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},{\"SpecialToken\":{\"id\":\"<|endoftext|>\","
+             "\"type_id\":0}}],\"special_tokens\":{\"<|endoftext|>\":{\"id\":\"<|endoftext|>\",\"ids\":[259],"
+             "\"tokens\":[\"<|endoftext|>\"]}}},\"model\":{\"type\":\"BPE\",\"vocab\":{");
+  for (int i = 0; i < 256; ++i) {
+    snprintf(tmp, sizeof tmp, "%s\"\\u%04x\":%d", i ? "," : "", byte_cp(i), i);
+    sb_str(&b, tmp);
+  }
+  sb_str(&b, ",\"\\u0120t\":256,\"he\":257,\"\\u0120the\":258},\"merges\":[[\"\\u0120\",\"t\"],\"h e\","
+             "[\"\\u0120t\",\"he\"]]}");
+  sb_str(&b, extra);
+  sb_str(&b, "}");
+  return b.p;
+}
+
+/* embed(V -> 4) -> head(4 -> V), logits, with the graph's tokenizer of the
+ * given kind and a tokenizer.json in the metadata (NULL: none). */
+static unsigned char *make_text_lm(int vocab, const char *kind, const char *tokenizer_json, size_t *out_size) {
+  sbuf h = {NULL, 0, 0};
+  char tmp[512];
+  size_t off = 0;
+  const size_t n_embed = (size_t)vocab * 4, n_bias = (size_t)vocab, n_weight = (size_t)vocab * 4;
+  sb_str(&h, "{\"__metadata__\":{\"seqcore.format_version\":\"1\",\"seqcore.graph\":\"");
+  snprintf(tmp, sizeof tmp,
+           "{\"input\":{\"kind\":\"tokens\",\"vocab\":%d},\"output\":{\"kind\":\"logits\"},\"tokenizer\":"
+           "{\"kind\":\"%s\"},\"blocks\":[{\"name\":\"embed\",\"plugin\":\"layer/embedding\",\"config\":"
+           "{\"num_embeddings\":%d,\"embedding_dim\":4}},{\"name\":\"head\",\"plugin\":\"layer/linear\","
+           "\"config\":{\"in_features\":4,\"out_features\":%d}}]}",
+           vocab, kind, vocab, vocab);
+  sb_json(&h, tmp);
+  sb_str(&h, "\"");
+  if (tokenizer_json) {
+    sb_str(&h, ",\"seqcore.tokenizer\":\"");
+    sb_json(&h, tokenizer_json);
+    sb_str(&h, "\"");
+  }
+  snprintf(tmp, sizeof tmp,
+           "},\"embed.weight\":{\"dtype\":\"F32\",\"shape\":[%d,4],\"data_offsets\":[%zu,%zu]}", vocab, off,
+           off + 4 * n_embed);
+  off += 4 * n_embed;
+  sb_str(&h, tmp);
+  snprintf(tmp, sizeof tmp, ",\"head.bias\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]}", vocab,
+           off, off + 4 * n_bias);
+  off += 4 * n_bias;
+  sb_str(&h, tmp);
+  snprintf(tmp, sizeof tmp, ",\"head.weight\":{\"dtype\":\"F32\",\"shape\":[%d,4],\"data_offsets\":[%zu,%zu]}}",
+           vocab, off, off + 4 * n_weight);
+  off += 4 * n_weight;
+  sb_str(&h, tmp);
+  while (h.n % 8) sb_str(&h, " ");
+  size_t total = 8 + h.n + off;
+  unsigned char *buf = (unsigned char *)xmalloc(total);
+  for (int k = 0; k < 8; ++k) buf[k] = (unsigned char)((unsigned long long)h.n >> (8 * k));
+  memcpy(buf + 8, h.p, h.n);
+  for (size_t i = 0; i < off / 4; ++i) {
+    float v = frand();
+    memcpy(buf + 8 + h.n + 4 * i, &v, 4);
+  }
+  free(h.p);
+  *out_size = total;
+  return buf;
+}
+
+static int same_ids(const int32_t *a, const int32_t *b, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+static void test_tokenizer(void) {
+  size_t size, n = 0, len = 0;
+  seqc_model *m = NULL, *gru = NULL, *none = (seqc_model *)(void *)&g_rng;
+  char *tj = tiny_tokenizer("null", "");
+  unsigned char *bytes = make_text_lm(262, "bpe", tj, &size); /* ids 260, 261: no token */
+  EXPECT_RC(seqc_model_load_buffer(NULL, bytes, size, &m), SEQC_OK);
+  free(bytes);
+  bytes = make_gru(&size);
+  EXPECT_RC(seqc_model_load_buffer(NULL, bytes, size, &gru), SEQC_OK);
+  free(bytes);
+
+  EXPECT(seqc_model_tokenizer_kind(m) == SEQC_TOKENIZER_BPE);
+  EXPECT(seqc_model_tokenizer_kind(gru) == SEQC_TOKENIZER_NONE);
+  EXPECT(seqc_model_tokenizer_kind(NULL) == -1);
+
+  /* tokenize, two-call */
+  int32_t ids[64], keep[4] = {-7, -7, -7, -7};
+  const int32_t the[] = {258}, bare_the[] = {116, 257}, with_eos[] = {116, 257, 259};
+  EXPECT_RC(seqc_model_tokenize(m, " the", 4, 0, NULL, 0, &n), SEQC_ERR_BUFFER_TOO_SMALL);
+  EXPECT(n == 1);
+  EXPECT_RC(seqc_model_tokenize(m, " the", 4, 0, ids, 64, &n), SEQC_OK);
+  EXPECT(n == 1 && same_ids(ids, the, 1));
+  EXPECT_RC(seqc_model_tokenize(m, "the", 3, 0, ids, 64, &n), SEQC_OK);
+  EXPECT(n == 2 && same_ids(ids, bare_the, 2));
+  EXPECT_RC(seqc_model_tokenize(m, "the", 3, SEQC_TOKENIZE_ADD_SPECIAL, keep, 2, &n), SEQC_ERR_BUFFER_TOO_SMALL);
+  EXPECT(n == 3 && keep[0] == -7 && keep[1] == -7); /* nothing written */
+  EXPECT_RC(seqc_model_tokenize(m, "the", 3, SEQC_TOKENIZE_ADD_SPECIAL, ids, 3, &n), SEQC_OK);
+  EXPECT(n == 3 && same_ids(ids, with_eos, 3));
+  EXPECT_RC(seqc_model_tokenize(m, "the<|endoftext|>", 16, 0, ids, 64, &n), SEQC_OK);
+  EXPECT(n == 3 && same_ids(ids, with_eos, 3));
+  EXPECT_RC(seqc_model_tokenize(m, "<|endoftext|>", 13, SEQC_TOKENIZE_SPECIAL_AS_TEXT, ids, 64, &n), SEQC_OK);
+  EXPECT(n == 13 && ids[0] == '<' && ids[12] == '>');
+  EXPECT_RC(seqc_model_tokenize(m, NULL, 0, 0, NULL, 0, &n), SEQC_OK);
+  EXPECT(n == 0);
+  EXPECT_RC(seqc_model_tokenize(m, NULL, 0, SEQC_TOKENIZE_ADD_SPECIAL, ids, 64, &n), SEQC_OK);
+  EXPECT(n == 1 && ids[0] == 259);
+  /* bytes are bytes: invalid UTF-8 and NUL encode byte by byte */
+  {
+    const char raw[] = "\xff\xfe\0 a\xc3";
+    const int32_t want[] = {255, 254, 0, 32, 97, 0xc3};
+    char back[16];
+    EXPECT_RC(seqc_model_tokenize(m, raw, 6, 0, ids, 64, &n), SEQC_OK);
+    EXPECT(n == 6 && same_ids(ids, want, 6));
+    EXPECT_RC(seqc_model_detokenize(m, ids, n, 0, back, sizeof back, &len), SEQC_OK);
+    EXPECT(len == 6 && memcmp(back, raw, 6) == 0 && back[6] == 0);
+  }
+  EXPECT_RC(seqc_model_tokenize(NULL, "a", 1, 0, ids, 64, &n), SEQC_ERR_INVALID_ARGUMENT);
+  EXPECT_RC(seqc_model_tokenize(m, "a", 1, 0, ids, 64, NULL), SEQC_ERR_INVALID_ARGUMENT);
+  EXPECT_RC(seqc_model_tokenize(m, NULL, 1, 0, ids, 64, &n), SEQC_ERR_INVALID_ARGUMENT);
+  EXPECT_RC(seqc_model_tokenize(m, "a", 1, 0, NULL, 4, &n), SEQC_ERR_INVALID_ARGUMENT);
+  EXPECT_RC(seqc_model_tokenize(m, "a", 1, 4, ids, 64, &n), SEQC_ERR_INVALID_ARGUMENT);
+  n = 99;
+  EXPECT_RC(seqc_model_tokenize(gru, "a", 1, 0, ids, 64, &n), SEQC_ERR_UNSUPPORTED);
+  EXPECT(n == 99 && strstr(seqc_last_error(), "no tokenizer") != NULL);
+
+  /* detokenize, two-call; the NUL only when there is room */
+  {
+    const int32_t seq[] = {258, 259, 260, 116};
+    char buf[32];
+    memset(buf, 'x', sizeof buf);
+    EXPECT_RC(seqc_model_detokenize(m, seq, 4, 0, NULL, 0, &len), SEQC_ERR_BUFFER_TOO_SMALL);
+    EXPECT(len == 18);
+    EXPECT_RC(seqc_model_detokenize(m, seq, 4, 0, buf, 10, &len), SEQC_ERR_BUFFER_TOO_SMALL);
+    EXPECT(len == 18 && buf[0] == 'x');
+    EXPECT_RC(seqc_model_detokenize(m, seq, 4, 0, buf, 18, &len), SEQC_OK);
+    EXPECT(len == 18 && memcmp(buf, " the<|endoftext|>t", 18) == 0 && buf[18] == 'x');
+    EXPECT_RC(seqc_model_detokenize(m, seq, 4, 0, buf, sizeof buf, &len), SEQC_OK);
+    EXPECT(len == 18 && buf[18] == 0);
+    EXPECT_RC(seqc_model_detokenize(m, seq, 4, SEQC_DETOKENIZE_SKIP_SPECIAL, buf, sizeof buf, &len), SEQC_OK);
+    EXPECT(len == 5 && strcmp(buf, " thet") == 0);
+    EXPECT_RC(seqc_model_detokenize(m, NULL, 0, 0, buf, sizeof buf, &len), SEQC_OK);
+    EXPECT(len == 0 && buf[0] == 0);
+    const int32_t bad_hi[] = {116, 262}, bad_lo[] = {-1};
+    len = 77;
+    EXPECT_RC(seqc_model_detokenize(m, bad_hi, 2, 0, buf, sizeof buf, &len), SEQC_ERR_INVALID_ARGUMENT);
+    EXPECT_RC(seqc_model_detokenize(m, bad_lo, 1, 0, buf, sizeof buf, &len), SEQC_ERR_INVALID_ARGUMENT);
+    EXPECT(len == 77);
+    EXPECT_RC(seqc_model_detokenize(m, seq, 4, 2, buf, sizeof buf, &len), SEQC_ERR_INVALID_ARGUMENT);
+    EXPECT_RC(seqc_model_detokenize(m, seq, 4, 0, buf, sizeof buf, NULL), SEQC_ERR_INVALID_ARGUMENT);
+    EXPECT_RC(seqc_model_detokenize(m, NULL, 2, 0, buf, sizeof buf, &len), SEQC_ERR_INVALID_ARGUMENT);
+    EXPECT_RC(seqc_model_detokenize(gru, seq, 1, 0, buf, sizeof buf, &len), SEQC_ERR_UNSUPPORTED);
+  }
+
+  /* token bytes: one token, possibly part of a UTF-8 character */
+  {
+    char buf[8];
+    EXPECT_RC(seqc_model_token_bytes(m, 258, 0, buf, sizeof buf, &len), SEQC_OK);
+    EXPECT(len == 4 && strcmp(buf, " the") == 0);
+    EXPECT_RC(seqc_model_token_bytes(m, 0xc3, 0, buf, sizeof buf, &len), SEQC_OK);
+    EXPECT(len == 1 && (unsigned char)buf[0] == 0xc3);
+    EXPECT_RC(seqc_model_token_bytes(m, 258, 0, buf, 2, &len), SEQC_ERR_BUFFER_TOO_SMALL);
+    EXPECT(len == 4);
+    EXPECT_RC(seqc_model_token_bytes(m, 259, SEQC_DETOKENIZE_SKIP_SPECIAL, buf, sizeof buf, &len), SEQC_OK);
+    EXPECT(len == 0 && buf[0] == 0);
+    EXPECT_RC(seqc_model_token_bytes(m, 261, 0, buf, sizeof buf, &len), SEQC_OK);
+    EXPECT(len == 0);
+    EXPECT_RC(seqc_model_token_bytes(m, 262, 0, buf, sizeof buf, &len), SEQC_ERR_INVALID_ARGUMENT);
+    EXPECT_RC(seqc_model_token_bytes(m, -3, 0, buf, sizeof buf, &len), SEQC_ERR_INVALID_ARGUMENT);
+    EXPECT_RC(seqc_model_token_bytes(NULL, 1, 0, buf, sizeof buf, &len), SEQC_ERR_INVALID_ARGUMENT);
+  }
+
+  /* token ids by spelling */
+  {
+    int32_t id = -5;
+    EXPECT_RC(seqc_model_token_id(m, "<|endoftext|>", 13, &id), SEQC_OK);
+    EXPECT(id == 259);
+    EXPECT_RC(seqc_model_token_id(m, "\xc4\xa0the", 5, &id), SEQC_OK);
+    EXPECT(id == 258);
+    id = -5;
+    EXPECT_RC(seqc_model_token_id(m, "the", 3, &id), SEQC_ERR_NOT_FOUND);
+    EXPECT(id == -5);
+    EXPECT_RC(seqc_model_token_id(m, "a", 1, NULL), SEQC_ERR_INVALID_ARGUMENT);
+    EXPECT_RC(seqc_model_token_id(gru, "a", 1, &id), SEQC_ERR_UNSUPPORTED);
+  }
+
+  /* Loading refuses what does not fit. */
+  {
+    seqc_model *bad = none;
+    bytes = make_text_lm(262, "bpe", NULL, &size); /* graph says bpe, no tokenizer.json */
+    EXPECT_RC(seqc_model_load_buffer(NULL, bytes, size, &bad), SEQC_ERR_FORMAT);
+    free(bytes);
+    bytes = make_text_lm(259, "bpe", tj, &size); /* ids up to 259, vocabulary 259 */
+    EXPECT_RC(seqc_model_load_buffer(NULL, bytes, size, &bad), SEQC_ERR_CONFIG);
+    free(bytes);
+    char *lower = tiny_tokenizer("{\"type\":\"Lowercase\"}", "");
+    bytes = make_text_lm(262, "bpe", lower, &size);
+    EXPECT_RC(seqc_model_load_buffer(NULL, bytes, size, &bad), SEQC_ERR_UNSUPPORTED);
+    EXPECT(strstr(seqc_last_error(), "Lowercase") != NULL);
+    free(bytes);
+    free(lower);
+    char *broken = tiny_tokenizer("null", ",\"model\":{}");
+    bytes = make_text_lm(262, "bpe", broken, &size);
+    EXPECT_RC(seqc_model_load_buffer(NULL, bytes, size, &bad), SEQC_ERR_FORMAT); /* duplicate key */
+    free(bytes);
+    free(broken);
+    bytes = make_text_lm(256, "bytes", tj, &size); /* a tokenizer.json with kind bytes */
+    EXPECT_RC(seqc_model_load_buffer(NULL, bytes, size, &bad), SEQC_ERR_FORMAT);
+    free(bytes);
+    EXPECT(bad == none);
+  }
+
+  /* The bytes tokenizer: token id = byte value, the same functions. */
+  {
+    seqc_model *bm = NULL;
+    char buf[8];
+    int32_t id = -1;
+    const int32_t want[] = {0x68, 0xc3, 0xa9, 0};
+    bytes = make_text_lm(256, "bytes", NULL, &size);
+    EXPECT_RC(seqc_model_load_buffer(NULL, bytes, size, &bm), SEQC_OK);
+    free(bytes);
+    EXPECT(seqc_model_tokenizer_kind(bm) == SEQC_TOKENIZER_BYTES);
+    EXPECT_RC(seqc_model_tokenize(bm, "h\xc3\xa9\0", 4, SEQC_TOKENIZE_ADD_SPECIAL, ids, 64, &n), SEQC_OK);
+    EXPECT(n == 4 && same_ids(ids, want, 4));
+    EXPECT_RC(seqc_model_detokenize(bm, want, 3, SEQC_DETOKENIZE_SKIP_SPECIAL, buf, sizeof buf, &len), SEQC_OK);
+    EXPECT(len == 3 && strcmp(buf, "h\xc3\xa9") == 0);
+    EXPECT_RC(seqc_model_token_bytes(bm, 0xa9, 0, buf, sizeof buf, &len), SEQC_OK);
+    EXPECT(len == 1 && (unsigned char)buf[0] == 0xa9);
+    EXPECT_RC(seqc_model_token_bytes(bm, 256, 0, buf, sizeof buf, &len), SEQC_ERR_INVALID_ARGUMENT);
+    EXPECT_RC(seqc_model_token_id(bm, "A", 1, &id), SEQC_OK);
+    EXPECT(id == 65);
+    EXPECT_RC(seqc_model_token_id(bm, "AB", 2, &id), SEQC_ERR_NOT_FOUND);
+    seqc_model_unref(bm);
+  }
+  free(tj);
+  seqc_model_unref(m);
+  seqc_model_unref(gru);
+}
+
 /* ---------------------------------------------------------------- tests */
 
 static void test_versions_and_status(void) {
@@ -526,6 +814,7 @@ int main(void) {
   test_model_loading();
   test_stream_lm();
   test_frames_model();
+  test_tokenizer();
   printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed ? 1 : 0;
 }

@@ -130,6 +130,29 @@ def main():
         r = run("convert", gru, os.path.join(tmp, "no", "such", "dir", "x.safetensors"))
         check(r.returncode == 1 and b"i/o" in r.stderr, "convert to an unwritable path: exit 1")
 
+        # Text through a BPE tokenizer (HF's ids, tests/oracle/tokenizer/kjv_bpe_nfc_specials).
+        bpe = os.path.join(os.path.dirname(os.path.abspath(sys.argv[2])), "bindings", "common",
+                           "tiny-bpe.safetensors")
+        r = run("tokenize", bpe, "before<|endoftext|>after")
+        check(r.returncode == 0 and r.stdout == b"67 70 408 0 66 71 440\n", "tokenize (BPE, special token)")
+        r = run("tokenize", bpe, "combining e\u0301 accent", "--json")
+        check(r.returncode == 0 and json.loads(r.stdout) == [68, 305, 67, 266, 292, 222, 129, 104, 669, 362],
+              "tokenize --json (NFC)")
+        r = run("tokenize", bpe, "<|endoftext|>", "--special-as-text")
+        check(r.returncode == 0 and b" 0 " not in b" " + r.stdout, "tokenize --special-as-text")
+        r = run("detokenize", bpe, "67", "70", "408", "0", "66", "71", "440", "--skip-special")
+        check(r.returncode == 0 and r.stdout == b"beforeafter\n", "detokenize --skip-special")
+        r = run("detokenize", bpe, "704")
+        check(r.returncode == 1 and b"vocabulary" in r.stderr, "detokenize: id outside the vocabulary")
+        a = run("generate", bpe, "--prompt", "In the", "--tokens", "20", "--seed", "3")
+        b = run("generate", bpe, "--prompt", "In the", "--tokens", "20", "--seed", "3")
+        check(a.returncode == 0 and a.stdout.startswith(b"In the") and a.stdout == b.stdout,
+              "generate through the BPE tokenizer")
+        r = run("tokenize", lm, "h\u00e9")
+        check(r.returncode == 0 and r.stdout == b"104 195 169\n", "tokenize (bytes)")
+        r = run("tokenize", gru, "x")
+        check(r.returncode == 1 and b"no tokenizer" in r.stderr, "tokenize without a tokenizer: exit 1")
+
         r = run("bench", lm, "--steps", "50", "--positions", "64", "--repeats", "1", "--json")
         res = json.loads(r.stdout) if r.returncode == 0 else {}
         check(res.get("step_us_p50", 0) > 0 and res.get("forward_positions_per_s", 0) > 0, "bench --json")
