@@ -29,6 +29,7 @@
  *   (const float *logits, size_t n_logits)   logits to sample from
  *   (const uint8_t *data, size_t size)       bytes input (model, snapshot, state)
  *   (uint8_t *buf, size_t cap)               bytes output, caller-owned
+ *   (int32_t *ids, size_t ids_cap)           token ids output, caller-owned
  *
  * Per-language typemaps, exceptions and idioms live in seqcore_<lang>_pre.i
  * (included before the declarations) and seqcore_<lang>_post.i (after). The
@@ -229,6 +230,12 @@ static struct SeqcModel *sq_model_load_buffer(struct SeqcRuntime *rt, const uint
 %constant int SEQC_OUTPUT_ALL = SEQC_OUTPUT_ALL;
 %constant int SEQC_OUTPUT_LAST = SEQC_OUTPUT_LAST;
 %constant int SEQC_OUTPUT_NONE = SEQC_OUTPUT_NONE;
+%constant int SEQC_TOKENIZER_NONE = SEQC_TOKENIZER_NONE;
+%constant int SEQC_TOKENIZER_BYTES = SEQC_TOKENIZER_BYTES;
+%constant int SEQC_TOKENIZER_BPE = SEQC_TOKENIZER_BPE;
+%constant int SEQC_TOKENIZE_ADD_SPECIAL = SEQC_TOKENIZE_ADD_SPECIAL;
+%constant int SEQC_TOKENIZE_SPECIAL_AS_TEXT = SEQC_TOKENIZE_SPECIAL_AS_TEXT;
+%constant int SEQC_DETOKENIZE_SKIP_SPECIAL = SEQC_DETOKENIZE_SKIP_SPECIAL;
 %constant int SEQC_VERSION_NUMBER = SEQC_VERSION_NUMBER;
 %constant int SEQC_ABI_VERSION = SEQC_ABI_VERSION;
 %constant const char *SEQC_VERSION_STRING = SEQC_VERSION_STRING;
@@ -378,6 +385,48 @@ struct SeqcStreamBatch {};
     if (seqc_swig_closed($self, $self->h, "Model")) return 0;
     if (seqc_swig_index(i, seqc_model_state_count($self->h), "state")) return 0;
     return seqc_model_state_nbytes($self->h, i);
+  }
+  /* ---- tokenizer (@since 0.2). The *_into methods take a caller buffer
+   * and return the size the result needs: when that exceeds the buffer,
+   * nothing was written and no error is raised; the language layer retries
+   * with a buffer of that size. */
+  int32_t tokenizer_kind() {
+    if (seqc_swig_closed($self, $self->h, "Model")) return -1;
+    return seqc_model_tokenizer_kind($self->h);
+  }
+  /** Encode the bytes data into ids; returns the number of ids. */
+  size_t tokenize_into(const uint8_t *data, size_t size, int32_t flags, int32_t *ids, size_t ids_cap) {
+    size_t n = 0;
+    int rc;
+    if (seqc_swig_closed($self, $self->h, "Model")) return 0;
+    rc = seqc_model_tokenize($self->h, (const char *)data, size, (uint32_t)flags, ids, ids_cap, &n);
+    if (rc != SEQC_ERR_BUFFER_TOO_SMALL) seqc_swig_check(rc);
+    return n;
+  }
+  /** The bytes of the text of tokens into buf; returns their number. */
+  size_t detokenize_into(const int32_t *tokens, size_t n_tokens, int32_t flags, uint8_t *buf, size_t cap) {
+    size_t n = 0;
+    int rc;
+    if (seqc_swig_closed($self, $self->h, "Model")) return 0;
+    rc = seqc_model_detokenize($self->h, tokens, n_tokens, (uint32_t)flags, (char *)buf, cap, &n);
+    if (rc != SEQC_ERR_BUFFER_TOO_SMALL) seqc_swig_check(rc);
+    return n;
+  }
+  /** The bytes of one token into buf; returns their number. */
+  size_t token_bytes_into(int32_t id, int32_t flags, uint8_t *buf, size_t cap) {
+    size_t n = 0;
+    int rc;
+    if (seqc_swig_closed($self, $self->h, "Model")) return 0;
+    rc = seqc_model_token_bytes($self->h, id, (uint32_t)flags, (char *)buf, cap, &n);
+    if (rc != SEQC_ERR_BUFFER_TOO_SMALL) seqc_swig_check(rc);
+    return n;
+  }
+  /** The id of the token spelled by the bytes data (NOT_FOUND if none). */
+  int32_t token_id(const uint8_t *data, size_t size) {
+    int32_t id = -1;
+    if (seqc_swig_closed($self, $self->h, "Model")) return -1;
+    seqc_swig_check(seqc_model_token_id($self->h, (const char *)data, size, &id));
+    return id;
   }
 }
 

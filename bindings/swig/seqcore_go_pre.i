@@ -33,7 +33,8 @@
 %typemap(gotype) (const float *in, size_t in_len),
                  (float *out, size_t out_len),
                  (const float *logits, size_t n_logits) "[]float32"
-%typemap(gotype) (const int32_t *tokens, size_t n_tokens) "[]int32"
+%typemap(gotype) (const int32_t *tokens, size_t n_tokens),
+                 (int32_t *ids, size_t ids_cap) "[]int32"
 %typemap(gotype) (const uint8_t *data, size_t size),
                  (uint8_t *buf, size_t cap) "[]byte"
 
@@ -41,6 +42,7 @@
              (float *out, size_t out_len),
              (const float *logits, size_t n_logits),
              (const int32_t *tokens, size_t n_tokens),
+             (int32_t *ids, size_t ids_cap),
              (const uint8_t *data, size_t size),
              (uint8_t *buf, size_t cap)
 %{

@@ -55,6 +55,8 @@
 /* Outputs: C-contiguous float32 arrays of any shape (the Python layer passes
  * [T, d] arrays for forward), written in place. */
 %apply (float *INPLACE_ARRAY_FLAT, size_t DIM_FLAT) { (float *out, size_t out_len) };
+/* Token ids out: a C-contiguous int32 array, written in place. */
+%apply (int32_t *INPLACE_ARRAY1, size_t DIM1) { (int32_t *ids, size_t ids_cap) };
 
 /* ------------------------------------------------------------------- bytes */
 
@@ -165,3 +167,5 @@ SEQC_PY_NOGIL(SeqcStream::generate)
 SEQC_PY_NOGIL(SeqcStream::restore)
 SEQC_PY_NOGIL(SeqcStreamBatch::step)
 SEQC_PY_NOGIL(SeqcStreamBatch::step_tokens)
+SEQC_PY_NOGIL(SeqcModel::tokenize_into)
+SEQC_PY_NOGIL(SeqcModel::detokenize_into)

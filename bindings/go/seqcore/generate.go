@@ -50,11 +50,54 @@ func ByteTokens(text string) []int32 {
 	return tokens
 }
 
-// GenerateText runs a byte-level language model: it feeds the bytes of
-// prompt, then generates n tokens and writes each, as one byte, to w as soon
-// as it is sampled. A token outside 0..255 gives ErrUnsupported. The stream
-// can go on generating afterwards (Generate with the last byte written).
+// GenerateText generates n tokens after prompt through the model's
+// tokenizer and writes each token's bytes to w as soon as it is sampled (a
+// character split over several tokens arrives in pieces; w joins them). A
+// BPE tokenizer encodes the prompt with its BOS, if it has one, and
+// generation ends early at a special token (end of text), which is not
+// written. A token model of 256 ids without a tokenizer is taken as
+// byte-level (there a token outside 0..255 gives ErrUnsupported). The stream
+// can go on generating afterwards (Generate with the last token).
 func (s *Stream) GenerateText(w io.Writer, prompt string, n int) error {
+	if s.information().tokenizer == TokenizerNone {
+		return s.generateBytes(w, prompt, n)
+	}
+	m, err := s.Model()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	ids, err := m.TokenizeWith(prompt, AddSpecial)
+	if err != nil {
+		return err
+	}
+	g := s.Generator(ids)
+	for i := 0; i < n; i++ {
+		tok, err := g.Next()
+		if err != nil {
+			return err
+		}
+		b, err := m.TokenBytes(tok, 0)
+		if err != nil {
+			return err
+		}
+		if len(b) > 0 {
+			plain, err := m.TokenBytes(tok, SkipSpecial)
+			if err != nil {
+				return err
+			}
+			if len(plain) == 0 {
+				return nil // a special token: end of text
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Stream) generateBytes(w io.Writer, prompt string, n int) error {
 	g := s.Generator(ByteTokens(prompt))
 	var b [1]byte
 	for i := 0; i < n; i++ {

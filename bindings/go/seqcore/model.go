@@ -1,8 +1,10 @@
 package seqcore
 
 import (
+	"errors"
 	"runtime"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/libseqcore/libseqcore/bindings/go/internal/cseqcore"
 )
@@ -32,6 +34,7 @@ type modelInfo struct {
 	stateBytes  int
 	weightBytes int
 	states      []StateTensor
+	tokenizer   Tokenizer
 }
 
 func readModelInfo(raw cseqcore.Model) *modelInfo {
@@ -42,6 +45,7 @@ func readModelInfo(raw cseqcore.Model) *modelInfo {
 		logits:      raw.Output_is_logits() != 0,
 		stateBytes:  int(raw.State_bytes()),
 		weightBytes: int(raw.Weight_bytes()),
+		tokenizer:   Tokenizer(raw.Tokenizer_kind()),
 	}
 	for i, n := int64(0), raw.Block_count(); i < n; i++ {
 		info.blocks = append(info.blocks, Block{Name: raw.Block_name(i), Plugin: raw.Block_plugin(i)})
@@ -223,4 +227,209 @@ func (m *Model) NewStream() (*Stream, error) {
 	}
 	defer m.leave()
 	return newStream(m.info, func() cseqcore.Stream { return cseqcore.NewStream(raw) })
+}
+
+// Tokenizer is the kind of tokenizer a model carries (seqc_tokenizer_kind).
+type Tokenizer int
+
+const (
+	// TokenizerNone: the model takes frames, or token ids made elsewhere.
+	TokenizerNone Tokenizer = 0
+	// TokenizerBytes: token id = byte value (vocabulary 256).
+	TokenizerBytes Tokenizer = 1
+	// TokenizerBPE: HuggingFace byte-level BPE from a tokenizer.json,
+	// encoding exactly as HF tokenizers does.
+	TokenizerBPE Tokenizer = 2
+)
+
+func (k Tokenizer) String() string {
+	switch k {
+	case TokenizerNone:
+		return "none"
+	case TokenizerBytes:
+		return "bytes"
+	case TokenizerBPE:
+		return "bpe"
+	}
+	return "Tokenizer(" + itoa(int(k)) + ")"
+}
+
+func itoa(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	var b [20]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// Flags of TokenizeWith and of the Detokenize / TokenBytes variants.
+const (
+	// AddSpecial adds the tokenizer's BOS/EOS around the text (HF's
+	// add_special_tokens); the GPT-NeoX tokenizer adds none.
+	AddSpecial = 1
+	// SpecialAsText does not match special tokens such as "<|endoftext|>" in
+	// the text (for untrusted input).
+	SpecialAsText = 2
+	// SkipSpecial leaves special tokens out of decoded text.
+	SkipSpecial = 1
+)
+
+// Tokenizer returns the model's tokenizer kind.
+func (m *Model) Tokenizer() Tokenizer { return m.information().tokenizer }
+
+// Tokenize returns the token ids of text (any bytes: invalid UTF-8 encodes
+// byte by byte), without BOS/EOS and with special tokens matched. A model
+// without a tokenizer gives ErrUnsupported.
+func (m *Model) Tokenize(text string) ([]int32, error) { return m.TokenizeWith(text, 0) }
+
+// TokenizeWith is Tokenize with flags (AddSpecial, SpecialAsText).
+func (m *Model) TokenizeWith(text string, flags int) (ids []int32, err error) {
+	raw, err := m.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer m.leave()
+	defer recoverError(&err)
+	data := []byte(text)
+	// A byte-level tokenizer gives at most one id per byte, plus a few specials.
+	ids = make([]int32, len(data)+8)
+	n := int(raw.Tokenize_into(data, flags, ids))
+	if n > len(ids) {
+		ids = make([]int32, n)
+		n = int(raw.Tokenize_into(data, flags, ids))
+	}
+	return ids[:n:n], nil
+}
+
+// DetokenizeBytes returns the bytes of the text of ids. Ids the tokenizer
+// has no token for (padding rows of a larger embedding) give none; an id
+// outside the vocabulary gives ErrInvalidArgument.
+func (m *Model) DetokenizeBytes(ids []int32, flags int) (text []byte, err error) {
+	raw, err := m.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer m.leave()
+	defer recoverError(&err)
+	buf := make([]byte, 4*len(ids)+16)
+	n := int(raw.Detokenize_into(ids, flags, buf))
+	if n > len(buf) {
+		buf = make([]byte, n)
+		n = int(raw.Detokenize_into(ids, flags, buf))
+	}
+	return buf[:n:n], nil
+}
+
+// Detokenize returns the text of ids. Bytes that are not UTF-8 become U+FFFD,
+// one per maximal invalid subsequence, as HF's decode does.
+func (m *Model) Detokenize(ids []int32) (string, error) {
+	b, err := m.DetokenizeBytes(ids, 0)
+	if err != nil {
+		return "", err
+	}
+	return lossyUTF8(b), nil
+}
+
+// TokenBytes returns the bytes of one token, for streaming: they may end
+// inside a UTF-8 character, so join consecutive tokens' bytes before
+// decoding. flags: SkipSpecial gives nothing for a special token.
+func (m *Model) TokenBytes(id int32, flags int) (b []byte, err error) {
+	raw, err := m.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer m.leave()
+	defer recoverError(&err)
+	buf := make([]byte, 64)
+	n := int(raw.Token_bytes_into(int(id), flags, buf))
+	if n > len(buf) {
+		buf = make([]byte, n)
+		n = int(raw.Token_bytes_into(int(id), flags, buf))
+	}
+	return buf[:n:n], nil
+}
+
+// TokenID returns the id of a token given by its spelling: a special
+// token's text ("<|endoftext|>") or a vocabulary entry as the tokenizer.json
+// writes it. ok is false when there is none.
+func (m *Model) TokenID(token string) (id int32, ok bool, err error) {
+	raw, err := m.enter()
+	if err != nil {
+		return -1, false, err
+	}
+	defer m.leave()
+	err = func() (err error) {
+		defer recoverError(&err)
+		id = int32(raw.Token_id([]byte(token)))
+		return nil
+	}()
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return -1, false, nil
+		}
+		return -1, false, err
+	}
+	return id, true, nil
+}
+
+// lossyUTF8 replaces each maximal invalid subsequence of b with U+FFFD (the
+// Unicode "best practice", as Rust's from_utf8_lossy and so HF do).
+func lossyUTF8(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b)+8)
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r != utf8.RuneError || size > 1 {
+			out = append(out, b[i:i+size]...)
+			i += size
+			continue
+		}
+		// The longest prefix of a valid sequence starting at b[i].
+		c0 := b[i]
+		need, lo, hi := 0, byte(0x80), byte(0xBF)
+		switch {
+		case c0 >= 0xC2 && c0 <= 0xDF:
+			need = 1
+		case c0 >= 0xE0 && c0 <= 0xEF:
+			need = 2
+			if c0 == 0xE0 {
+				lo = 0xA0
+			} else if c0 == 0xED {
+				hi = 0x9F
+			}
+		case c0 >= 0xF0 && c0 <= 0xF4:
+			need = 3
+			if c0 == 0xF0 {
+				lo = 0x90
+			} else if c0 == 0xF4 {
+				hi = 0x8F
+			}
+		}
+		k := 1
+		if need > 0 && i+1 < len(b) && b[i+1] >= lo && b[i+1] <= hi {
+			k = 2
+			for k <= need && i+k < len(b) && b[i+k]&0xC0 == 0x80 {
+				k++
+			}
+		}
+		out = append(out, "\uFFFD"...)
+		i += k
+	}
+	return string(out)
 }

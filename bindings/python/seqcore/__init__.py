@@ -34,7 +34,7 @@ from ._errors import (
     Status,
     UnsupportedError,
 )
-from ._model import Block, Device, DType, InputKind, Model, Runtime, StateTensor, convert
+from ._model import Block, Device, DType, InputKind, Model, Runtime, StateTensor, Tokenizer, convert
 from ._registry import (
     PluginInfo,
     PluginKind,
@@ -81,6 +81,7 @@ __all__ = [
     "DType",
     "InputKind",
     "OutputMode",
+    "Tokenizer",
     "PluginKind",
     "Status",
     # errors

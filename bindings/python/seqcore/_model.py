@@ -9,16 +9,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type, TypeVar, Union, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _native
 from ._errors import DTypeError, NotFoundError
 from ._handles import Handle
-from ._util import as_buffer
+from ._util import as_buffer, as_token, as_tokens
 
 if TYPE_CHECKING:
     from ._stream import Stream
 
 __all__ = [
+    "Tokenizer",
     "Device",
     "DType",
     "InputKind",
@@ -37,6 +39,14 @@ class Device(enum.IntEnum):
 
     CPU = 0
     CUDA = 1
+
+
+class Tokenizer(enum.IntEnum):
+    """The tokenizer a model carries (``seqc_tokenizer_kind``)."""
+
+    NONE = 0   #: none: the model takes frames, or ids made elsewhere
+    BYTES = 1  #: token id = byte value (vocabulary 256)
+    BPE = 2    #: HuggingFace byte-level BPE from a tokenizer.json
 
 
 class InputKind(enum.IntEnum):
@@ -122,6 +132,7 @@ class _ModelInfo:
     state_layout: Tuple[StateTensor, ...]
     state_bytes: int
     weight_bytes: int
+    tokenizer: Tokenizer
 
     @classmethod
     def read(cls, native: Any) -> "_ModelInfo":
@@ -141,6 +152,7 @@ class _ModelInfo:
             state_layout=tuple(layout),
             state_bytes=int(native.state_bytes()),
             weight_bytes=int(native.weight_bytes()),
+            tokenizer=_enum(Tokenizer, native.tokenizer_kind()),
         )
 
     def state_tensor(self, name: str) -> StateTensor:
@@ -320,6 +332,90 @@ class Model(Handle):
         """Bytes of weights held on the device."""
         self._native()
         return self._info.weight_bytes
+
+    # -- text ---------------------------------------------------------------
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The model's tokenizer: :attr:`Tokenizer.BYTES`, :attr:`Tokenizer.BPE`
+        or :attr:`Tokenizer.NONE`."""
+        self._native()
+        return self._info.tokenizer
+
+    def tokenize(self, text: Union[str, bytes, bytearray, memoryview], *, add_special: bool = False,
+                 special_as_text: bool = False) -> NDArray[np.int32]:
+        """The token ids of ``text`` (a ``str``, encoded as UTF-8, or raw
+        bytes: any bytes encode, invalid UTF-8 byte by byte).
+
+        Args:
+            add_special: add the tokenizer's BOS/EOS around the text, as
+                HF's ``add_special_tokens=True`` (the GPT-NeoX tokenizer of
+                the Mamba checkpoints adds none).
+            special_as_text: do not match special tokens such as
+                ``"<|endoftext|>"`` in the text (for untrusted input).
+
+        Raises:
+            UnsupportedError: the model has no tokenizer.
+        """
+        data: Any = text.encode("utf-8") if isinstance(text, str) else as_buffer(text, "text")
+        flags = ((_native.SEQC_TOKENIZE_ADD_SPECIAL if add_special else 0)
+                 | (_native.SEQC_TOKENIZE_SPECIAL_AS_TEXT if special_as_text else 0))
+        # Byte-level tokenizers give at most one id per byte, plus the
+        # post-processor's few: one call nearly always suffices.
+        ids = np.empty(memoryview(data).nbytes + 8, dtype=np.int32)
+        native = self._enter()
+        try:
+            n = int(native.tokenize_into(data, flags, ids))
+            if n > ids.size:
+                ids = np.empty(n, dtype=np.int32)
+                n = int(native.tokenize_into(data, flags, ids))
+        finally:
+            self._leave()
+        return ids[:n].copy() if n < ids.size else ids
+
+    def detokenize_bytes(self, ids: Any, *, skip_special: bool = False) -> bytes:
+        """The bytes of the text of token ids (ids the tokenizer has no
+        token for, such as padding rows of a larger embedding, give none)."""
+        tokens = as_tokens(ids, "ids")
+        flags = _native.SEQC_DETOKENIZE_SKIP_SPECIAL if skip_special else 0
+        buf = bytearray(4 * tokens.size + 16)
+        native = self._enter()
+        try:
+            n = int(native.detokenize_into(tokens, flags, buf))
+            if n > len(buf):
+                buf = bytearray(n)
+                n = int(native.detokenize_into(tokens, flags, buf))
+        finally:
+            self._leave()
+        return bytes(buf[:n])
+
+    def detokenize(self, ids: Any, *, skip_special: bool = False) -> str:
+        """The text of token ids; bytes that are not UTF-8 become U+FFFD,
+        as in HF's ``decode``."""
+        return self.detokenize_bytes(ids, skip_special=skip_special).decode("utf-8", errors="replace")
+
+    def token_bytes(self, token: int, *, skip_special: bool = False) -> bytes:
+        """The bytes of one token (possibly part of a UTF-8 character: join
+        the bytes of consecutive tokens before decoding)."""
+        tok = as_token(token)
+        flags = _native.SEQC_DETOKENIZE_SKIP_SPECIAL if skip_special else 0
+        buf = bytearray(64)
+        native = self._native()
+        n = int(native.token_bytes_into(tok, flags, buf))
+        if n > len(buf):
+            buf = bytearray(n)
+            n = int(native.token_bytes_into(tok, flags, buf))
+        return bytes(buf[:n])
+
+    def token_id(self, token: Union[str, bytes]) -> Optional[int]:
+        """The id of a token given by its spelling: a special token's text
+        (``"<|endoftext|>"``) or a vocabulary entry as the tokenizer.json
+        writes it; ``None`` if there is none."""
+        data = token.encode("utf-8") if isinstance(token, str) else bytes(token)
+        try:
+            return int(self._native().token_id(data))
+        except NotFoundError:
+            return None
 
     def describe(self) -> Dict[str, Any]:
         """The model as a dict (the library's JSON description: graph,

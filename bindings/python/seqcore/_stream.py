@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _native
 from ._errors import DTypeError, InvalidArgumentError, MismatchError, ShapeError
 from ._handles import Handle
-from ._model import InputKind, Model, _ModelInfo
+from ._model import InputKind, Model, Tokenizer, _ModelInfo
 from ._util import EMPTY_F32, as_buffer, as_f32, as_token, as_tokens, out_array
 
 __all__ = ["OutputMode", "Stream", "step_many", "step_many_tokens"]
@@ -258,25 +258,67 @@ class Stream(Handle):
             last[0] = tok
             feed = last
 
-    def generate_text(self, prompt: Union[str, bytes], max_tokens: int) -> Iterator[str]:
-        """Generate text with a byte-level language model (vocabulary 256,
-        token id = byte value): yields pieces of text as soon as they form
-        complete UTF-8 characters (invalid bytes become U+FFFD).
+    def generate_text(self, prompt: Union[str, bytes], max_tokens: int, *, skip_special: bool = False,
+                      stop_at_special: bool = True) -> Iterator[str]:
+        """Generate text through the model's tokenizer (byte-level or BPE):
+        the prompt is tokenized (with the tokenizer's BOS, if it has one),
+        then each generated token's bytes are decoded as they come, and
+        pieces of text are yielded as soon as they form complete UTF-8
+        characters (bytes that are not UTF-8 become U+FFFD).
 
-        ``max_tokens`` counts bytes. As for :meth:`generate`, the last byte
-        generated has not been fed to the stream.
+        Args:
+            max_tokens: the most tokens to generate (bytes, for a byte-level
+                model).
+            skip_special: leave special tokens out of the text.
+            stop_at_special: end at a special token (``"<|endoftext|>"``);
+                only tokenizers with special tokens have any.
+
+        As for :meth:`generate`, the last token generated has not been fed to
+        the stream. A token model of 256 ids without a tokenizer is taken as
+        byte-level.
         """
-        if self._info.input_kind != InputKind.TOKENS or self._info.input_width != 256:
-            raise InvalidArgumentError("generate_text needs a byte-level model (256 token ids, one per byte)")
-        data = prompt.encode("utf-8") if isinstance(prompt, str) else bytes(prompt)
-        tokens = self.generate(data, max_tokens)
-        return self._decode(tokens)
+        info = self._info
+        if info.tokenizer == Tokenizer.NONE:
+            if info.input_kind != InputKind.TOKENS or info.input_width != 256:
+                raise InvalidArgumentError("generate_text needs a language model with a tokenizer "
+                                           "(byte-level or BPE)")
+            data = prompt.encode("utf-8") if isinstance(prompt, str) else bytes(prompt)
+            return self._decode(self.generate(data, max_tokens))
+        model = self._native().model()  # a handle of our own for the token bytes
+        text = prompt.encode("utf-8") if isinstance(prompt, str) else bytes(prompt)
+        ids = np.empty(len(text) + 8, dtype=np.int32)
+        n = int(model.tokenize_into(text, _native.SEQC_TOKENIZE_ADD_SPECIAL, ids))
+        if n > ids.size:
+            ids = np.empty(n, dtype=np.int32)
+            n = int(model.tokenize_into(text, _native.SEQC_TOKENIZE_ADD_SPECIAL, ids))
+        tokens = self.generate(ids[:n].copy(), max_tokens)
+        return self._decode(self._token_pieces(model, tokens, skip_special, stop_at_special))
 
     @staticmethod
-    def _decode(tokens: Iterator[int]) -> Iterator[str]:
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    def _token_pieces(model: Any, tokens: Iterator[int], skip_special: bool,
+                      stop_at_special: bool) -> Iterator[bytes]:
+        buf = bytearray(256)
+
+        def token_bytes(tok: int, flags: int) -> bytes:
+            nonlocal buf
+            n = int(model.token_bytes_into(tok, flags, buf))
+            if n > len(buf):
+                buf = bytearray(n)
+                n = int(model.token_bytes_into(tok, flags, buf))
+            return bytes(buf[:n])
+
+        skip = _native.SEQC_DETOKENIZE_SKIP_SPECIAL
         for tok in tokens:
-            piece = decoder.decode(bytes((tok,)))
+            if stop_at_special and not token_bytes(tok, skip) and token_bytes(tok, 0):
+                return
+            yield token_bytes(tok, skip if skip_special else 0)
+
+    @staticmethod
+    def _decode(pieces: Iterator[Union[bytes, int]]) -> Iterator[str]:
+        """UTF-8 text of byte strings (or single byte values) as they come."""
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        for data in pieces:
+            piece = decoder.decode(bytes((data,)) if isinstance(data, int) else data)
             if piece:
                 yield piece
         tail = decoder.decode(b"", final=True)

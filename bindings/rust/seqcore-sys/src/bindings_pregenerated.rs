@@ -183,11 +183,15 @@ pub struct seqc_model {
 extern "C" {
     #[doc = " Load a model from a file: the native format (safetensors with the block"]
     #[doc = " graph in its metadata, docs/model-format.md) or a PyTorch nn.LSTM/nn.GRU"]
-    #[doc = " state dict saved as safetensors (docs/torch-import.md). Every header"]
-    #[doc = " field, offset, size, shape, dtype and config value is checked before use."]
+    #[doc = " state dict saved as safetensors (docs/torch-import.md); or from a"]
+    #[doc = " HuggingFace model directory of model_type mamba, falcon_mamba or mamba2"]
+    #[doc = " (config.json, model.safetensors or its sharded index, tokenizer.json;"]
+    #[doc = " docs/hf-import.md). Every header field, offset, size, shape, dtype and"]
+    #[doc = " config value is checked before use."]
     #[doc = " @param rt    the runtime the weights go to; NULL means a process-wide CPU"]
     #[doc = "              runtime with one thread per core."]
-    #[doc = " @param path  UTF-8 file path."]
+    #[doc = " @param path  UTF-8 path of a file, of a HuggingFace model directory, or of"]
+    #[doc = "              the config.json inside one."]
     #[doc = " @param out   receives the model with one reference; untouched on failure."]
     #[doc = " @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT; SEQC_ERR_IO; SEQC_ERR_FORMAT;"]
     #[doc = "         SEQC_ERR_VERSION; SEQC_ERR_CONFIG; SEQC_ERR_UNKNOWN_PLUGIN;"]
@@ -308,9 +312,11 @@ extern "C" {
 }
 extern "C" {
     #[doc = " Write a model as a canonical native file: read src_path as"]
-    #[doc = " seqc_model_load_file does (a native file, or a PyTorch state dict), check"]
-    #[doc = " that it builds, and write dst_path with the graph in its metadata and the"]
-    #[doc = " tensors renamed to \"<block>.<weight>\" (stored dtypes and bytes kept). The"]
+    #[doc = " seqc_model_load_file does (a native file, a PyTorch state dict or a"]
+    #[doc = " HuggingFace directory), check that it builds, and write dst_path with the"]
+    #[doc = " graph in its metadata and the tensors renamed to \"<block>.<weight>\""]
+    #[doc = " (stored dtypes and bytes kept; a tied weight stored once; a tokenizer"]
+    #[doc = " carried). The result has the source's fingerprint. The"]
     #[doc = " destination is written to a temporary file and renamed, so it is never"]
     #[doc = " left half-written."]
     #[doc = " @return as seqc_model_load_file; SEQC_ERR_IO when dst_path cannot be"]
@@ -319,6 +325,125 @@ extern "C" {
     pub fn seqc_convert(
         src_path: *const ::std::os::raw::c_char,
         dst_path: *const ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int;
+}
+#[doc = " None: the model takes frames, or token ids from elsewhere."]
+pub const SEQC_TOKENIZER_NONE: seqc_tokenizer_kind = 0;
+#[doc = " Token id = byte value (vocabulary 256): the byte-level LSTM models."]
+pub const SEQC_TOKENIZER_BYTES: seqc_tokenizer_kind = 1;
+#[doc = " HuggingFace byte-level BPE from a tokenizer.json (GPT-2, GPT-NeoX,"]
+#[doc = "  the Mamba checkpoints); encodes exactly as HF `tokenizers`."]
+pub const SEQC_TOKENIZER_BPE: seqc_tokenizer_kind = 2;
+#[doc = " The tokenizer a model carries (docs/tokenizer.md)."]
+pub type seqc_tokenizer_kind = ::std::os::raw::c_uint;
+pub const SEQC_TOKENIZE_DEFAULT: seqc_tokenize_flags = 0;
+#[doc = " Add the special tokens of the tokenizer's post-processor around the"]
+#[doc = "  text (a BOS and/or EOS; HF's add_special_tokens=True). The GPT-NeoX"]
+#[doc = "  tokenizer adds none."]
+pub const SEQC_TOKENIZE_ADD_SPECIAL: seqc_tokenize_flags = 1;
+#[doc = " Treat special added tokens (\"<|endoftext|>\") in the text as plain"]
+#[doc = "  text instead of matching them (HF's encode_special_tokens): for"]
+#[doc = "  untrusted input."]
+pub const SEQC_TOKENIZE_SPECIAL_AS_TEXT: seqc_tokenize_flags = 2;
+#[doc = " Flags of seqc_model_tokenize (bitwise or)."]
+pub type seqc_tokenize_flags = ::std::os::raw::c_uint;
+pub const SEQC_DETOKENIZE_DEFAULT: seqc_detokenize_flags = 0;
+#[doc = " Leave special added tokens out (HF's skip_special_tokens=True)."]
+pub const SEQC_DETOKENIZE_SKIP_SPECIAL: seqc_detokenize_flags = 1;
+#[doc = " Flags of seqc_model_detokenize and seqc_model_token_bytes."]
+pub type seqc_detokenize_flags = ::std::os::raw::c_uint;
+extern "C" {
+    #[doc = " The model's seqc_tokenizer_kind; -1 for NULL. @since 0.2"]
+    pub fn seqc_model_tokenizer_kind(m: *const seqc_model) -> i32;
+}
+extern "C" {
+    #[doc = " Encode text as token ids with the model's tokenizer, two-call pattern."]
+    #[doc = " Text is bytes: invalid UTF-8 is encoded byte by byte (each invalid byte"]
+    #[doc = " counts as one character that is neither letter, digit nor space)."]
+    #[doc = " @param text    len bytes, need not be NUL-terminated; may be NULL when"]
+    #[doc = "                len is 0 (empty text gives no ids, or only the special"]
+    #[doc = "                tokens of SEQC_TOKENIZE_ADD_SPECIAL)."]
+    #[doc = " @param flags   seqc_tokenize_flags."]
+    #[doc = " @param ids     destination of cap ids; may be NULL when cap is 0."]
+    #[doc = " @param n_ids   receives the number of ids; set on SEQC_OK and on"]
+    #[doc = "                SEQC_ERR_BUFFER_TOO_SMALL (then nothing is written to ids)."]
+    #[doc = " @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT (NULL model or n_ids, text"]
+    #[doc = "         NULL with len > 0, unknown flags); SEQC_ERR_UNSUPPORTED (the"]
+    #[doc = "         model has no tokenizer); SEQC_ERR_BUFFER_TOO_SMALL;"]
+    #[doc = "         SEQC_ERR_OUT_OF_MEMORY."]
+    #[doc = " @thread any  @since 0.2"]
+    pub fn seqc_model_tokenize(
+        m: *const seqc_model,
+        text: *const ::std::os::raw::c_char,
+        len: usize,
+        flags: u32,
+        ids: *mut i32,
+        cap: usize,
+        n_ids: *mut usize,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    #[doc = " Decode token ids to the bytes of their text, two-call pattern. The bytes"]
+    #[doc = " are what HF's ByteLevel decoder gives before its lossy UTF-8 step: a"]
+    #[doc = " sequence cut in the middle of a character ends in an incomplete UTF-8"]
+    #[doc = " sequence, and tokens can decode to bytes that are not UTF-8 at all"]
+    #[doc = " (replace them with U+FFFD to get HF's text)."]
+    #[doc = " @param ids     n ids, each in [0, vocabulary); an id the tokenizer has no"]
+    #[doc = "                token for (padding rows of a larger embedding) gives no"]
+    #[doc = "                bytes, as in HF. May be NULL when n is 0."]
+    #[doc = " @param flags   seqc_detokenize_flags."]
+    #[doc = " @param buf     destination of cap bytes; may be NULL when cap is 0. A NUL"]
+    #[doc = "                is written after the bytes when cap leaves room for it."]
+    #[doc = " @param len     receives the number of bytes, without a NUL; set on"]
+    #[doc = "                SEQC_OK and on SEQC_ERR_BUFFER_TOO_SMALL."]
+    #[doc = " @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT (NULL, an id outside the"]
+    #[doc = "         vocabulary, unknown flags); SEQC_ERR_UNSUPPORTED (no tokenizer);"]
+    #[doc = "         SEQC_ERR_BUFFER_TOO_SMALL."]
+    #[doc = " @thread any  @since 0.2"]
+    pub fn seqc_model_detokenize(
+        m: *const seqc_model,
+        ids: *const i32,
+        n: usize,
+        flags: u32,
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        len: *mut usize,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    #[doc = " The bytes of one token, for streaming generation: print each generated"]
+    #[doc = " token's bytes as it comes (they may end in the middle of a UTF-8"]
+    #[doc = " character; the terminal or the caller joins them). The concatenation of"]
+    #[doc = " the tokens' bytes equals seqc_model_detokenize of the sequence."]
+    #[doc = " @param id      in [0, vocabulary)."]
+    #[doc = " @param flags   seqc_detokenize_flags (a skipped special token gives 0"]
+    #[doc = "                bytes)."]
+    #[doc = " @return as seqc_model_detokenize."]
+    #[doc = " @thread any  @since 0.2"]
+    pub fn seqc_model_token_bytes(
+        m: *const seqc_model,
+        id: i32,
+        flags: u32,
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        len: *mut usize,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    #[doc = " The id of a token given by its text: an added token's content"]
+    #[doc = " (\"<|endoftext|>\") or a vocabulary entry as the tokenizer.json spells it"]
+    #[doc = " (byte-level BPE spells a leading space as U+0120, \"\\u0120the\"); for the"]
+    #[doc = " bytes tokenizer, a one-byte string."]
+    #[doc = " @param token   len bytes."]
+    #[doc = " @param id      receives the id."]
+    #[doc = " @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT; SEQC_ERR_UNSUPPORTED (no"]
+    #[doc = "         tokenizer); SEQC_ERR_NOT_FOUND."]
+    #[doc = " @thread any  @since 0.2"]
+    pub fn seqc_model_token_id(
+        m: *const seqc_model,
+        token: *const ::std::os::raw::c_char,
+        len: usize,
+        id: *mut i32,
     ) -> ::std::os::raw::c_int;
 }
 #[repr(C)]

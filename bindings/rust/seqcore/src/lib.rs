@@ -63,7 +63,7 @@ use std::fmt;
 use std::path::Path;
 
 pub use crate::error::{Error, Result, Status};
-pub use crate::model::{Block, Dtype, InputKind, Model, StateTensor};
+pub use crate::model::{Block, Dtype, InputKind, Model, StateTensor, TokenizerKind};
 pub use crate::runtime::{cuda_device_count, has_cuda, Device, Runtime};
 pub use crate::stream::{
     step_many, step_many_into, step_many_tokens, step_many_tokens_into, Element, Generation,

@@ -9,7 +9,7 @@ use seqcore_sys as sys;
 
 use crate::error::{check, cstr_to_string, Error, Result, Status};
 use crate::runtime::Runtime;
-use crate::stream::Stream;
+use crate::stream::{Stream, Token};
 
 /// What a model consumes at each position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,6 +89,21 @@ impl fmt::Display for Dtype {
             Dtype::Other(r) => write!(f, "dtype {r}"),
         }
     }
+}
+
+/// The tokenizer a model carries (`seqc_tokenizer_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenizerKind {
+    /// None: the model takes frames, or token ids made elsewhere.
+    None,
+    /// Token id = byte value (vocabulary 256).
+    Bytes,
+    /// HuggingFace byte-level BPE from a tokenizer.json, encoding exactly as
+    /// HF `tokenizers` does.
+    Bpe,
+    /// A kind this crate does not know, from a newer library.
+    Other(i32),
 }
 
 /// One block of a model's graph.
@@ -309,6 +324,119 @@ impl Model {
         self.state_layout().into_iter().find(|t| t.name == name)
     }
 
+    /// The model's tokenizer.
+    pub fn tokenizer(&self) -> TokenizerKind {
+        match unsafe { sys::seqc_model_tokenizer_kind(self.as_raw()) } {
+            r if r == sys::SEQC_TOKENIZER_NONE as i32 => TokenizerKind::None,
+            r if r == sys::SEQC_TOKENIZER_BYTES as i32 => TokenizerKind::Bytes,
+            r if r == sys::SEQC_TOKENIZER_BPE as i32 => TokenizerKind::Bpe,
+            r => TokenizerKind::Other(r),
+        }
+    }
+
+    /// The token ids of `text`, without BOS/EOS and with special tokens such
+    /// as `"<|endoftext|>"` matched (HF's `encode(text, add_special_tokens=False)`).
+    ///
+    /// ```
+    /// # std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../..")).unwrap();
+    /// let model = seqcore::Model::load("models/kjv-lstm.safetensors")?; // byte-level
+    /// assert_eq!(model.tokenize("Hi")?, vec![72, 105]);
+    /// assert_eq!(model.detokenize(&[72, 105])?, "Hi");
+    /// # Ok::<(), seqcore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Status::Unsupported`] when the model has no tokenizer.
+    pub fn tokenize(&self, text: &str) -> Result<Vec<Token>> {
+        self.tokenize_with(text.as_bytes(), false, false)
+    }
+
+    /// The token ids of raw bytes (any bytes: invalid UTF-8 is encoded byte
+    /// by byte). `add_special` adds the tokenizer's BOS/EOS (HF's
+    /// `add_special_tokens`); `special_as_text` leaves special tokens in the
+    /// text unmatched (for untrusted input).
+    pub fn tokenize_with(
+        &self,
+        text: &[u8],
+        add_special: bool,
+        special_as_text: bool,
+    ) -> Result<Vec<Token>> {
+        let flags = (if add_special { sys::SEQC_TOKENIZE_ADD_SPECIAL } else { 0 })
+            | (if special_as_text { sys::SEQC_TOKENIZE_SPECIAL_AS_TEXT } else { 0 });
+        // A byte-level tokenizer gives at most one id per byte, plus a few
+        // special tokens: one call nearly always suffices.
+        let mut ids: Vec<Token> = vec![0; text.len() + 8];
+        loop {
+            let mut n = 0usize;
+            let rc = unsafe {
+                sys::seqc_model_tokenize(
+                    self.as_raw(),
+                    text.as_ptr().cast(),
+                    text.len(),
+                    flags as u32,
+                    ids.as_mut_ptr(),
+                    ids.len(),
+                    &mut n,
+                )
+            };
+            if rc == sys::SEQC_ERR_BUFFER_TOO_SMALL && n > ids.len() {
+                ids.resize(n, 0);
+                continue;
+            }
+            check(rc)?;
+            ids.truncate(n);
+            return Ok(ids);
+        }
+    }
+
+    /// The text of token ids. Bytes that are not UTF-8 (a sequence cut in the
+    /// middle of a character, say) become U+FFFD, one per maximal invalid
+    /// subsequence, as HF's `decode` does ([`String::from_utf8_lossy`]); use
+    /// [`Model::detokenize_bytes`] for the exact bytes.
+    ///
+    /// # Errors
+    /// [`Status::InvalidArgument`] for an id outside the vocabulary;
+    /// [`Status::Unsupported`] when the model has no tokenizer.
+    pub fn detokenize(&self, ids: &[Token]) -> Result<String> {
+        Ok(String::from_utf8_lossy(&self.detokenize_bytes(ids, false)?).into_owned())
+    }
+
+    /// The bytes of the text of token ids; `skip_special` leaves special
+    /// tokens out. Ids the tokenizer has no token for (padding rows of a
+    /// larger embedding) give none.
+    pub fn detokenize_bytes(&self, ids: &[Token], skip_special: bool) -> Result<Vec<u8>> {
+        let flags = if skip_special { sys::SEQC_DETOKENIZE_SKIP_SPECIAL } else { 0 } as u32;
+        let m = self.as_raw();
+        read_bytes(4 * ids.len() + 16, |buf, cap, len| unsafe {
+            sys::seqc_model_detokenize(m, ids.as_ptr(), ids.len(), flags, buf, cap, len)
+        })
+    }
+
+    /// The bytes of one token, for streaming generation: they may end inside
+    /// a UTF-8 character, so join consecutive tokens' bytes before decoding.
+    pub fn token_bytes(&self, id: Token, skip_special: bool) -> Result<Vec<u8>> {
+        let flags = if skip_special { sys::SEQC_DETOKENIZE_SKIP_SPECIAL } else { 0 } as u32;
+        let m = self.as_raw();
+        read_bytes(64, |buf, cap, len| unsafe {
+            sys::seqc_model_token_bytes(m, id, flags, buf, cap, len)
+        })
+    }
+
+    /// The id of a token given by its spelling: a special token's text
+    /// (`"<|endoftext|>"`) or a vocabulary entry as the tokenizer.json writes
+    /// it; `None` if there is none.
+    pub fn token_id(&self, token: &str) -> Result<Option<Token>> {
+        let mut id: Token = -1;
+        let rc = unsafe {
+            sys::seqc_model_token_id(self.as_raw(), token.as_ptr().cast(), token.len(), &mut id)
+        };
+        if rc == sys::SEQC_ERR_NOT_FOUND {
+            return Ok(None);
+        }
+        check(rc)?;
+        Ok(Some(id))
+    }
+
     /// The library handle, borrowed: valid while `self` lives, for calls
     /// through `seqcore-sys`. Do not release it.
     pub fn as_raw(&self) -> *mut sys::seqc_model {
@@ -387,6 +515,26 @@ pub(crate) fn read_two_call(
                 "the library returned text that is not UTF-8",
             )
         });
+    }
+}
+
+/// Run a two-call function that returns raw bytes (no NUL counted), starting
+/// with a buffer of `guess` bytes.
+fn read_bytes(
+    guess: usize,
+    mut call: impl FnMut(*mut c_char, usize, *mut usize) -> i32,
+) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; guess.max(1)];
+    loop {
+        let mut n = 0usize;
+        let rc = call(buf.as_mut_ptr().cast(), buf.len(), &mut n);
+        if rc == sys::SEQC_ERR_BUFFER_TOO_SMALL && n > buf.len() {
+            buf.resize(n, 0);
+            continue;
+        }
+        check(rc)?;
+        buf.truncate(n);
+        return Ok(buf);
     }
 }
 

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Objects;
 import org.seqcore.internal.NativeModel;
 import org.seqcore.internal.SeqcoreNative;
+import org.seqcore.internal.SeqcoreNativeConstants;
 
 /**
  * A loaded model: a block graph with its weights on one runtime, immutable
@@ -187,6 +188,130 @@ public final class Model extends Handle {
   public List<StateTensorInfo> stateLayout() {
     ensureOpen();
     return info.state;
+  }
+
+  // ---------------------------------------------------------------- text
+
+  /** The model's tokenizer: {@link Tokenizer#BYTES}, {@link Tokenizer#BPE} or {@link Tokenizer#NONE}. */
+  public Tokenizer tokenizer() {
+    ensureOpen();
+    return info.tokenizer;
+  }
+
+  /**
+   * The token ids of a text (encoded as UTF-8), without the tokenizer's
+   * BOS/EOS and with special tokens such as {@code "<|endoftext|>"} matched.
+   *
+   * @throws SeqcoreException {@link Status#UNSUPPORTED} when the model has no tokenizer
+   */
+  public int[] tokenize(String text) {
+    return tokenize(text, false, false);
+  }
+
+  /**
+   * The token ids of a text.
+   *
+   * @param addSpecial    add the tokenizer's BOS/EOS (HF's add_special_tokens)
+   * @param specialAsText do not match special tokens in the text (for untrusted input)
+   */
+  public int[] tokenize(String text, boolean addSpecial, boolean specialAsText) {
+    Objects.requireNonNull(text, "text is null");
+    return tokenize(text.getBytes(java.nio.charset.StandardCharsets.UTF_8), addSpecial, specialAsText);
+  }
+
+  /** The token ids of raw bytes (any bytes: invalid UTF-8 encodes byte by byte). */
+  public int[] tokenize(byte[] text, boolean addSpecial, boolean specialAsText) {
+    Buffers.nonNull(text, "text");
+    int flags = (addSpecial ? SeqcoreNativeConstants.SEQC_TOKENIZE_ADD_SPECIAL : 0)
+        | (specialAsText ? SeqcoreNativeConstants.SEQC_TOKENIZE_SPECIAL_AS_TEXT : 0);
+    // A byte-level tokenizer gives at most one id per byte, plus a few specials.
+    int[] ids = new int[text.length + 8];
+    enter();
+    try {
+      long n = nat.tokenize_into(text, flags, ids);
+      if (n > ids.length) {
+        ids = new int[Math.toIntExact(n)];
+        n = nat.tokenize_into(text, flags, ids);
+      }
+      return n == ids.length ? ids : java.util.Arrays.copyOf(ids, (int) n);
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * The text of token ids; bytes that are not UTF-8 become U+FFFD, as in HF's
+   * {@code decode}. Ids the tokenizer has no token for (padding rows of a
+   * larger embedding) give nothing.
+   *
+   * @throws SeqcoreException {@link Status#INVALID_ARGUMENT} for an id outside the vocabulary
+   */
+  public String detokenize(int[] ids) {
+    return detokenize(ids, false);
+  }
+
+  /** The text of token ids, leaving special tokens out when {@code skipSpecial}. */
+  public String detokenize(int[] ids, boolean skipSpecial) {
+    return new String(detokenizeBytes(ids, skipSpecial), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** The bytes of the text of token ids. */
+  public byte[] detokenizeBytes(int[] ids, boolean skipSpecial) {
+    Buffers.nonNull(ids, "ids");
+    int flags = skipSpecial ? SeqcoreNativeConstants.SEQC_DETOKENIZE_SKIP_SPECIAL : 0;
+    byte[] buf = new byte[4 * ids.length + 16];
+    enter();
+    try {
+      long n = nat.detokenize_into(ids, flags, buf);
+      if (n > buf.length) {
+        buf = new byte[Math.toIntExact(n)];
+        n = nat.detokenize_into(ids, flags, buf);
+      }
+      return java.util.Arrays.copyOf(buf, (int) n);
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * The bytes of one token, for streaming: they may end inside a UTF-8
+   * character, so join consecutive tokens' bytes before decoding (as
+   * {@link Stream#text(String, int)} does).
+   */
+  public byte[] tokenBytes(int id, boolean skipSpecial) {
+    int flags = skipSpecial ? SeqcoreNativeConstants.SEQC_DETOKENIZE_SKIP_SPECIAL : 0;
+    byte[] buf = new byte[64];
+    enter();
+    try {
+      long n = nat.token_bytes_into(id, flags, buf);
+      if (n > buf.length) {
+        buf = new byte[Math.toIntExact(n)];
+        n = nat.token_bytes_into(id, flags, buf);
+      }
+      return java.util.Arrays.copyOf(buf, (int) n);
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * The id of a token given by its spelling: a special token's text
+   * ({@code "<|endoftext|>"}) or a vocabulary entry as the tokenizer.json
+   * writes it; empty if there is none.
+   */
+  public java.util.OptionalInt tokenId(String token) {
+    Objects.requireNonNull(token, "token is null");
+    enter();
+    try {
+      return java.util.OptionalInt.of(nat.token_id(token.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (SeqcoreException e) {
+      if (e.status() == Status.NOT_FOUND) {
+        return java.util.OptionalInt.empty();
+      }
+      throw e;
+    } finally {
+      exit();
+    }
   }
 
   /**

@@ -15,6 +15,7 @@ final class ModelInfo {
   final long weightBytes;
   final List<BlockInfo> blocks;
   final List<StateTensorInfo> state;
+  final Tokenizer tokenizer;
 
   ModelInfo(NativeModel m) {
     inputKind = InputKind.fromCode(m.input_kind());
@@ -39,6 +40,7 @@ final class ModelInfo {
           m.state_nbytes(i)));
     }
     state = Collections.unmodifiableList(s);
+    tokenizer = Tokenizer.fromCode(m.tokenizer_kind());
   }
 
   StateTensorInfo stateTensor(String name) {

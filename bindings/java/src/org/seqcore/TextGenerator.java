@@ -9,9 +9,10 @@ import java.util.Iterator;
 import java.util.NoSuchElementException;
 
 /**
- * Lazily generated text for a byte-level language model (token id = byte
- * value), as pieces of decoded UTF-8: each piece holds the characters that
- * the bytes generated since the last piece completed. Made by
+ * Lazily generated text through the model's tokenizer (byte-level or BPE), as
+ * pieces of decoded UTF-8: each piece holds the characters that the tokens
+ * generated since the last piece completed, so a character whose bytes are
+ * split over several tokens is never cut. Made by
  * {@link Stream#text(String, int)}.
  *
  * <pre>{@code
@@ -20,32 +21,44 @@ import java.util.NoSuchElementException;
  * }
  * }</pre>
  *
- * <p>Generation stops after the maximum number of bytes, or at a token id of
- * 256 or more (not a byte, such as an end-of-text token of a larger
- * vocabulary). The generator is its own {@link Iterable}: a second loop
- * continues where the first stopped.
+ * <p>Generation stops after the maximum number of tokens, or at a special
+ * token of a BPE tokenizer (such as {@code <|endoftext|>}). A token model of
+ * 256 ids without a tokenizer is taken as byte-level; there generation stops
+ * at a token id of 256 or more. The generator is its own {@link Iterable}: a
+ * second loop continues where the first stopped.
  */
 public final class TextGenerator implements Iterator<String>, Iterable<String> {
   private final TokenGenerator tokens;
+  private final Model model; // null: byte-level without a tokenizer
   private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
       .onMalformedInput(CodingErrorAction.REPLACE)
       .onUnmappableCharacter(CodingErrorAction.REPLACE);
-  private final ByteBuffer bytes = ByteBuffer.allocate(16);
-  private final CharBuffer chars = CharBuffer.allocate(16);
+  private ByteBuffer bytes = ByteBuffer.allocate(64);
+  private CharBuffer chars = CharBuffer.allocate(64);
   private final StringBuilder generated = new StringBuilder();
   private String pending;
   private boolean finished;
 
-  TextGenerator(Stream stream, byte[] prompt, int maxBytes) {
-    int[] ids = new int[prompt.length];
-    for (int i = 0; i < prompt.length; i++) {
-      ids[i] = prompt[i] & 0xff;
+  TextGenerator(Stream stream, byte[] prompt, int maxTokens) {
+    if (stream.inputKind() != InputKind.TOKENS) {
+      throw new IllegalArgumentException("not a language model: the model takes frames");
     }
-    if (stream.inputWidth() < 256) {
-      throw new IllegalArgumentException(
-          "not a byte-level model: the vocabulary has " + stream.inputWidth() + " tokens");
+    if (stream.tokenizer() == Tokenizer.NONE) {
+      if (stream.inputWidth() < 256) {
+        throw new IllegalArgumentException(
+            "the model has no tokenizer and is not byte-level: the vocabulary has "
+            + stream.inputWidth() + " tokens");
+      }
+      int[] ids = new int[prompt.length];
+      for (int i = 0; i < prompt.length; i++) {
+        ids[i] = prompt[i] & 0xff;
+      }
+      this.model = null;
+      this.tokens = new TokenGenerator(stream, ids, maxTokens);
+    } else {
+      this.model = stream.model();
+      this.tokens = new TokenGenerator(stream, model.tokenize(prompt, true, false), maxTokens);
     }
-    this.tokens = new TokenGenerator(stream, ids, maxBytes);
   }
 
   /** Whether another piece of text follows (generating bytes until one completes). */
@@ -54,10 +67,19 @@ public final class TextGenerator implements Iterator<String>, Iterable<String> {
     while (pending == null && !finished) {
       if (tokens.hasNext()) {
         int token = tokens.nextInt();
-        if (token < 0 || token > 255) {
-          finish();
+        if (model == null) {
+          if (token < 0 || token > 255) {
+            finish();
+          } else {
+            decode(new byte[] {(byte) token});
+          }
         } else {
-          decode((byte) token, false);
+          byte[] all = model.tokenBytes(token, false);
+          if (all.length > 0 && model.tokenBytes(token, true).length == 0) {
+            finish(); // a special token: end of text
+          } else {
+            decode(all);
+          }
         }
       } else {
         finish();
@@ -88,7 +110,7 @@ public final class TextGenerator implements Iterator<String>, Iterable<String> {
     return tokens.lastToken();
   }
 
-  /** How many bytes (tokens) have been generated so far. */
+  /** How many tokens (bytes, for a byte-level model) have been generated so far. */
   public int bytesGenerated() {
     return tokens.produced();
   }
@@ -108,10 +130,19 @@ public final class TextGenerator implements Iterator<String>, Iterable<String> {
     take();
   }
 
-  private void decode(byte b, boolean end) {
-    bytes.put(b);
+  private void decode(byte[] data) {
+    if (bytes.remaining() < data.length) {
+      ByteBuffer bigger = ByteBuffer.allocate(bytes.position() + data.length + 64);
+      bytes.flip();
+      bigger.put(bytes);
+      bytes = bigger;
+    }
+    if (chars.capacity() < bytes.capacity() + data.length) {
+      chars = CharBuffer.allocate(bytes.capacity() + data.length + 64);
+    }
+    bytes.put(data);
     bytes.flip();
-    decoder.decode(bytes, chars, end);
+    decoder.decode(bytes, chars, false);
     bytes.compact();
     take();
   }

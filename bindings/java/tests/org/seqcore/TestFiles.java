@@ -31,6 +31,11 @@ final class TestFiles {
     return env("SEQC_TEST_TOKEN_MODEL");
   }
 
+  /** tiny-bpe.safetensors: a BPE language model (vocabulary 704, tokenizer of 700 tokens). */
+  static Path bpeModel() {
+    return env("SEQC_TEST_BPE_MODEL");
+  }
+
   /** golden.bin, little-endian. */
   static ByteBuffer golden() throws IOException {
     return ByteBuffer.wrap(Files.readAllBytes(env("SEQC_TEST_GOLDEN"))).order(ByteOrder.LITTLE_ENDIAN);

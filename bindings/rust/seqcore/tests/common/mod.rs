@@ -31,6 +31,12 @@ pub fn token_model() -> PathBuf {
     from_env("SEQC_TEST_TOKEN_MODEL", "models/kjv-lstm.safetensors")
 }
 
+/// A BPE language model (vocabulary 704) carrying an HF tokenizer.json of
+/// 700 tokens (bindings/common/make_bpe_fixture.py).
+pub fn bpe_model() -> PathBuf {
+    from_env("SEQC_TEST_BPE_MODEL", "bindings/common/tiny-bpe.safetensors")
+}
+
 /// golden.bin, written by bindings/common/golden.c at build time.
 pub fn golden() -> Option<PathBuf> {
     std::env::var_os("SEQC_TEST_GOLDEN").map(PathBuf::from)
