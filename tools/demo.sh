@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # README command one: install what is needed, build, and stream text from the
-# bundled byte-level LSTM language model.
+# bundled Mamba language model (models/kjv-mamba: a HuggingFace directory with
+# its BPE tokenizer, loaded directly). MODEL=models/kjv-lstm.safetensors
+# streams from the byte-level LSTM instead.
 #   tools/demo.sh [PROMPT] [extra seqcore generate options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +14,6 @@ fi
 ninja -C "$B" tools/seqcore >/dev/null
 prompt="${1:-And God said}"
 shift || true
-exec "$B/tools/seqcore" generate models/kjv-lstm.safetensors --prompt "$prompt" --tokens 600 \
-  --temperature 0.7 --seed "${SEED:-$RANDOM}" "$@"
+model="${MODEL:-models/kjv-mamba}"
+exec "$B/tools/seqcore" generate "$model" --prompt "$prompt" --tokens 300 \
+  --temperature 0.8 --seed "${SEED:-$RANDOM}" "$@"
