@@ -44,23 +44,34 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::fre
 
 namespace {
 
-const char* kGraph = R"({"input":{"kind":"tokens","vocab":64},"output":{"kind":"logits"},"blocks":[
+const std::string kGraphTemplate = R"({"input":{"kind":"tokens","vocab":64},"output":{"kind":"logits"},"blocks":[
   {"name":"embed","plugin":"layer/embedding","config":{"num_embeddings":64,"embedding_dim":32}},
   {"name":"rnn","plugin":"recurrent/lstm","config":{"input_size":32,"hidden_size":48,"num_layers":2}},
   {"name":"gru","plugin":"recurrent/gru","config":{"input_size":48,"hidden_size":40}},
+  {"name":"sc","plugin":"layer/short_conv","config":{"channels":40,"kernel_size":4,"activation":"silu"}},
+  {"name":"mb","plugin":"recurrent/mamba","config":{"d_model":40,"d_inner":80,"d_state":8,"d_conv":4,"dt_rank":3}},
+  {"name":"mb2","plugin":"recurrent/mamba2","config":{"d_model":40,"d_inner":32,"n_heads":4,"head_dim":8,"d_state":16,"n_groups":2,"chunk_size":16,"prefill":"PREFILL"}},
   {"name":"head","plugin":"layer/linear","config":{"in_features":40,"out_features":64}}]})";
 
-std::vector<std::byte> model_bytes() {
+// prefill: "scan" (exact: any chunking gives the same bits) or "ssd" (the
+// chunked Mamba-2 prefill, whose bits depend on how positions are cut into calls).
+std::vector<std::byte> model_bytes(const std::string& prefill = "scan") {
+  std::string graph = kGraphTemplate;
+  graph.replace(graph.find("PREFILL"), 7, prefill);
   std::mt19937_64 rng(17);
   std::vector<NamedTensor> w;
   for (auto [b, p, c] : {std::tuple{"embed", "layer/embedding", R"({"num_embeddings":64,"embedding_dim":32})"},
                          std::tuple{"rnn", "recurrent/lstm", R"({"input_size":32,"hidden_size":48,"num_layers":2})"},
                          std::tuple{"gru", "recurrent/gru", R"({"input_size":48,"hidden_size":40})"},
+                         std::tuple{"sc", "layer/short_conv", R"({"channels":40,"kernel_size":4,"activation":"silu"})"},
+                         std::tuple{"mb", "recurrent/mamba", R"({"d_model":40,"d_inner":80,"d_state":8,"d_conv":4,"dt_rank":3})"},
+                         std::tuple{"mb2", "recurrent/mamba2",
+                                    R"({"d_model":40,"d_inner":32,"n_heads":4,"head_dim":8,"d_state":16,"n_groups":2,"chunk_size":16})"},
                          std::tuple{"head", "layer/linear", R"({"in_features":40,"out_features":64})"}}) {
     auto t = random_weights(rng, b, p, c);
     w.insert(w.end(), t.begin(), t.end());
   }
-  return native_bytes(kGraph, w);
+  return native_bytes(graph, w);
 }
 
 std::vector<int32_t> tokens_for(int stream, int n) {
@@ -158,26 +169,29 @@ TEST_CASE("threads/a_stream_in_use_is_busy") {
 }
 
 TEST_CASE("threads/step_path_allocates_nothing_once_warm") {
-  ModelHandle model(model_bytes());
-  StreamHandle s(model.m);
-  std::vector<StreamHandle> many;
-  std::vector<seqc_stream*> ptrs;
-  for (int i = 0; i < 5; ++i) {
-    many.emplace_back(model.m);
-    ptrs.push_back(many.back().s);
+  for (const char* prefill : {"scan", "ssd"}) {
+    INFO("mamba2 prefill " << prefill);
+    ModelHandle model(model_bytes(prefill));
+    StreamHandle s(model.m);
+    std::vector<StreamHandle> many;
+    std::vector<seqc_stream*> ptrs;
+    for (int i = 0; i < 5; ++i) {
+      many.emplace_back(model.m);
+      ptrs.push_back(many.back().s);
+    }
+    std::vector<float> out(64 * 64);
+    const auto toks = tokens_for(1, 64);
+    int32_t next = 0;
+    REQUIRE(seqc_stream_set_sampling(s.s, 0.9f, 20, 0.95f) == SEQC_OK);
+    auto work = [&] {
+      for (int t = 0; t < 50; ++t) REQUIRE(seqc_stream_step_token(s.s, toks[size_t(t)], out.data(), 64) == SEQC_OK);
+      REQUIRE(seqc_stream_forward_tokens(s.s, toks.data(), 64, SEQC_OUTPUT_ALL, out.data(), out.size()) == SEQC_OK);
+      REQUIRE(seqc_stream_step_many_tokens(ptrs.data(), ptrs.size(), toks.data(), out.data(), out.size()) == SEQC_OK);
+      for (int t = 0; t < 20; ++t) REQUIRE(seqc_stream_generate(s.s, &next, 1, &next) == SEQC_OK);
+    };
+    work();  // warm: creates the workspace
+    const long before = g_allocs.load();
+    work();
+    CHECK(g_allocs.load() - before == 0);
   }
-  std::vector<float> out(64 * 64);
-  const auto toks = tokens_for(1, 64);
-  int32_t next = 0;
-  REQUIRE(seqc_stream_set_sampling(s.s, 0.9f, 20, 0.95f) == SEQC_OK);
-  auto work = [&] {
-    for (int t = 0; t < 50; ++t) REQUIRE(seqc_stream_step_token(s.s, toks[size_t(t)], out.data(), 64) == SEQC_OK);
-    REQUIRE(seqc_stream_forward_tokens(s.s, toks.data(), 64, SEQC_OUTPUT_ALL, out.data(), out.size()) == SEQC_OK);
-    REQUIRE(seqc_stream_step_many_tokens(ptrs.data(), ptrs.size(), toks.data(), out.data(), out.size()) == SEQC_OK);
-    for (int t = 0; t < 20; ++t) REQUIRE(seqc_stream_generate(s.s, &next, 1, &next) == SEQC_OK);
-  };
-  work();  // warm: creates the workspace
-  const long before = g_allocs.load();
-  work();
-  CHECK(g_allocs.load() - before == 0);
 }
