@@ -39,6 +39,7 @@
 #include "core/plugin.hpp"
 #include "core/status.hpp"
 #include "cpu/cpu_features.hpp"
+#include "cpu/softplus.hpp"
 #include "cpu/thread_pool.hpp"
 #include "cpu/vmath.hpp"
 #include "layers/short_conv/causal_conv.hpp"
@@ -116,54 +117,6 @@ BlockInfo info(const Config& c) {
 // for AVX-512: the bodies are force-inlined into one wrapper per ISA.
 
 #define SEQC_ALWAYS_INLINE [[gnu::always_inline]] inline
-
-// log(w) for w >= 1 (finite), in double: w = m 2^k with m in [sqrt(1/2), sqrt(2)),
-// log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.1716, by its series to
-// s^15 (truncation below 1e-13 relative). Our own code, not libm: the same
-// bits on every machine. (Integer selects only, so the loops around it
-// vectorise without speculating floating-point compares.)
-SEQC_ALWAYS_INLINE double log_ge1(double w) {
-  const uint64_t bits = std::bit_cast<uint64_t>(w);
-  const uint64_t mant = bits & 0x000fffffffffffffull;
-  const uint64_t hi = mant > 0x6a09e667f3bcdull ? 1 : 0;  // m > sqrt(2): use m / 2, k + 1
-  const double m = std::bit_cast<double>(mant | (0x3ff0000000000000ull - (hi << 52)));
-  const double k = double(int64_t(bits >> 52) - 1023 + int64_t(hi));
-  const double s = (m - 1.0) / (m + 1.0), s2 = s * s;
-  const double p = s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11 +
-                   s2 * (1.0 / 13 + s2 * (1.0 / 15)))))));
-  const double two_s = s + s;
-  return k * 0.6931471805599453 + (two_s + two_s * p);
-}
-
-// softplus(x) = log(1 + e^x), and x itself above 20 (PyTorch's threshold);
-// ex = e^x from cpu::vexp. log1p(u) = log(1 + u) * u / ((1 + u) - 1) in
-// double (u itself where 1 + u rounds to 1), so the result is within about
-// one float ulp of the true value (the error of e^x carried through). NaN
-// stays NaN.
-SEQC_ALWAYS_INLINE float softplus_from(float x, float ex) {
-  const double u = double(ex);
-  const double w = 1.0 + u;
-  const double d = w - 1.0;  // exact
-  // Bit masks instead of branches: every value is computed, the loop
-  // vectorises (d = 0 gives a harmless u / 1).
-  const uint64_t tiny = d == 0.0 ? ~0ull : 0ull;
-  const double q = u / std::bit_cast<double>(std::bit_cast<uint64_t>(d) | (tiny & 0x3ff0000000000000ull));
-  const double l = log_ge1(w) * q;
-  const double r = std::bit_cast<double>((std::bit_cast<uint64_t>(u) & tiny) | (std::bit_cast<uint64_t>(l) & ~tiny));
-  // x > 20 on the bits (20.0f = 0x41a00000; negative x are negative ints).
-  const uint32_t big = std::bit_cast<int32_t>(x) > 0x41a00000 ? ~0u : 0u;
-  return std::bit_cast<float>((std::bit_cast<uint32_t>(x) & big) | (std::bit_cast<uint32_t>(float(r)) & ~big));
-}
-
-// dt[i] = softplus(dt[i]) for n values; tmp holds at least min(n, kBlock).
-SEQC_ALWAYS_INLINE void softplus_body(float* dt, int64_t n, float* tmp) {
-  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-    const int64_t m = std::min(kBlock, n - i0);
-    float* v = dt + i0;
-    cpu::vexp(v, tmp, m);
-    for (int64_t i = 0; i < m; ++i) v[i] = softplus_from(v[i], tmp[i]);
-  }
-}
 
 // Block transposes between the state layout [channels][N] and the scan's
 // working layout [N][channels] (pure data movement: no effect on results).
@@ -297,26 +250,23 @@ SEQC_ALWAYS_INLINE void scan_range_body(const ScanArgs& a, int64_t c0, int64_t c
 }
 
 void scan_range_generic(const ScanArgs& a, int64_t c0, int64_t c1) { scan_range_body<GenericTranspose>(a, c0, c1); }
-void softplus_generic(float* dt, int64_t n, float* tmp) { softplus_body(dt, n, tmp); }
 
 #ifdef SEQC_MAMBA_AVX512
 SEQC_AVX512_TARGET void scan_range_avx512(const ScanArgs& a, int64_t c0, int64_t c1) {
   scan_range_body<Avx512Transpose>(a, c0, c1);
 }
-SEQC_AVX512_TARGET void softplus_avx512(float* dt, int64_t n, float* tmp) { softplus_body(dt, n, tmp); }
 #endif
 
 struct Kernels {
   void (*scan_range)(const ScanArgs&, int64_t, int64_t);
-  void (*softplus)(float*, int64_t, float*);
 };
 
 const Kernels& kernels() {
   static const Kernels k = [] {
 #ifdef SEQC_MAMBA_AVX512
-    if (cpu::active_isa() == cpu::Isa::avx512) return Kernels{scan_range_avx512, softplus_avx512};
+    if (cpu::active_isa() == cpu::Isa::avx512) return Kernels{scan_range_avx512};
 #endif
-    return Kernels{scan_range_generic, softplus_generic};
+    return Kernels{scan_range_generic};
   }();
   return k;
 }
@@ -413,8 +363,7 @@ class Mamba final : public Block {
     // (3) dt_proj for the range, softplus, selective scan, D skip, gate.
     over_blocks([&](int64_t c0, int64_t c1) {
       cpu::gemm_tile(wdt_.args(rows, p, P_, dt, Di, cpu::Init::bias, dt_b_.as<float>()), 0, rows, c0, c1);
-      alignas(64) float tmp[kBlock];
-      for (int64_t r = 0; r < rows; ++r) kern.softplus(dt + r * Di + c0, c1 - c0, tmp);
+      for (int64_t r = 0; r < rows; ++r) cpu::vsoftplus(dt + r * Di + c0, c1 - c0);
       for (int64_t b = 0; b < B; ++b) {
         const int64_t o = b * T;
         const ScanArgs a{T, Di, N_, R_, P_, dt + o * Di, xc + o * Di, zs + o * Di, p + o * P_,

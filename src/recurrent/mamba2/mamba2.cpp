@@ -40,6 +40,7 @@
 #include "core/packed_weight.hpp"
 #include "core/plugin.hpp"
 #include "core/status.hpp"
+#include "cpu/softplus.hpp"
 #include "cpu/thread_pool.hpp"
 #include "cpu/vmath.hpp"
 #include "layers/short_conv/causal_conv.hpp"
@@ -206,7 +207,8 @@ class Mamba2 final : public Block {
  private:
   // dt after softplus and the clamp.
   float dt_of(float raw, int64_t h) const {
-    float v = mamba2::softplus(raw + dt_bias_.as<float>()[h]);
+    float v = raw + dt_bias_.as<float>()[h];
+    cpu::vsoftplus(&v, 1);
     if (v < dt_min_) v = dt_min_;
     if (has_dt_max_ && v > dt_max_) v = dt_max_;
     return v;

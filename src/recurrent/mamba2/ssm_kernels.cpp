@@ -172,43 +172,12 @@ StepFn pick_step() {
   return step_scalar;
 }
 
-// 2 atanh(s) = log((1 + s) / (1 - s)) for |s| <= 0.1716 by its series up to
-// s^25 (the next term is below 1e-19 relative).
-double log_ratio(double s) {
-  const double z = s * s;
-  double q = 1.0 / 25.0;
-  for (int k = 23; k >= 1; k -= 2) q = 1.0 / double(k) + z * q;
-  return 2.0 * s * q;
-}
-
-// log(1 + e) for e >= 0 (finite).
-double log1p_nonneg(double e) {
-  if (e < 0.41421356237309503) return log_ratio(e / (2.0 + e));  // (1+s)/(1-s) = 1 + e
-  // 1 + e = m 2^k with m in [sqrt(1/2), sqrt(2)).
-  const double u = 1.0 + e;
-  const uint64_t bits = std::bit_cast<uint64_t>(u);
-  int64_t k = int64_t((bits >> 52) & 0x7ff) - 1023;
-  double m = std::bit_cast<double>((bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
-  if (m > 1.4142135623730951) {
-    m *= 0.5;
-    ++k;
-  }
-  return double(k) * 0.69314718055994531 + log_ratio((m - 1.0) / (m + 1.0));
-}
-
 }  // namespace
 
 void ssm_step_head(float* S, int64_t P, int64_t N, const float* x, const float* Bv, const float* Cv, float dt,
                    float dA, float Dh, float* y) {
   static const StepFn fn = pick_step();
   fn(S, P, N, x, Bv, Cv, dt, dA, Dh, y);
-}
-
-float softplus(float v) {
-  if (!(v <= 20.0f)) return v;  // above the threshold, or NaN
-  float e;
-  cpu::vexp(&v, &e, 1);
-  return float(log1p_nonneg(double(e)));
 }
 
 void pack_kn_strided(const float* src, int64_t ld, int64_t K, int64_t N, const float* scale, float* dst) {

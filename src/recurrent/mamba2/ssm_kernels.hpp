@@ -1,5 +1,5 @@
 // Kernels of the Mamba-2 state-space recurrence (recurrent/mamba2): the exact
-// per-head step, the scalar softplus, and the panel packing the chunked (SSD)
+// per-head step and the panel packing the chunked (SSD)
 // prefill feeds to the exact GEMM.
 #pragma once
 
@@ -19,10 +19,6 @@ namespace seqc::mamba2 {
 void ssm_step_head(float* S, int64_t P, int64_t N, const float* x, const float* Bv, const float* Cv, float dt,
                    float dA, float Dh, float* y);
 
-// PyTorch's softplus (beta 1, threshold 20): v > 20 ? v : log1p(exp(v)).
-// exp is cpu::vexp's; log1p is evaluated in double from IEEE operations only
-// (no libm), so the result is the same on every machine. NaN stays NaN.
-float softplus(float v);
 
 // Packs B[K, N] for cpu::gemm (64-column panels, see cpu/gemm.hpp) from a
 // strided source: B(k, n) = src[k * ld + n] * (scale ? scale[k] : 1).
