@@ -295,7 +295,7 @@ int seqc_stream_state_read(seqc_stream* s, const char* name, void* buf, size_t n
     if (!e) fail(Code::not_found, "the model has no state tensor '", name, "'");
     if (nbytes != e->nbytes) fail(Code::shape, "state '", name, "' has ", e->nbytes, " bytes, not ", nbytes);
     require(buf, "buf");
-    std::memcpy(buf, st.state() + e->offset, nbytes);
+    st.read_state(e->offset, buf, nbytes);
   });
 }
 
@@ -308,7 +308,7 @@ int seqc_stream_state_write(seqc_stream* s, const char* name, const void* buf, s
     if (!e) fail(Code::not_found, "the model has no state tensor '", name, "'");
     if (nbytes != e->nbytes) fail(Code::shape, "state '", name, "' has ", e->nbytes, " bytes, not ", nbytes);
     require(buf, "buf");
-    std::memcpy(st.state() + e->offset, buf, nbytes);
+    st.write_state(e->offset, buf, nbytes);
   });
 }
 

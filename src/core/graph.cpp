@@ -6,6 +6,7 @@
 #include "core/status.hpp"
 #include "core/workspace.hpp"
 #include "cpu/vmath.hpp"
+#include "cuda/cuda_api.hpp"
 
 namespace seqc {
 
@@ -100,7 +101,10 @@ void Graph::run_ops(RunCtx& ctx, GraphInput in, size_t first, size_t last, int64
     if (op.kind == Op::add) {
       const float* x = op.in >= 0 ? slots + size_t(op.in) * slot_stride + row0 * op.in_w
                                   : in.frames + row0 * op.in_w;
-      cpu::vadd(y, x, y, rows * op.out_w);
+      if (ctx.cu)
+        cuda::add(*ctx.cu, y, x, rows * op.out_w);
+      else
+        cpu::vadd(y, x, y, rows * op.out_w);
       continue;
     }
     const Entry& e = blocks[size_t(op.index)];
@@ -117,28 +121,80 @@ void Graph::run_ops(RunCtx& ctx, GraphInput in, size_t first, size_t last, int64
   }
 }
 
+namespace {
+
+// One chunk's ops after the input is staged: what a CUDA graph captures.
+struct ChunkBody {
+  const Graph* graph;
+  RunCtx* ctx;
+  GraphInput in;
+  int64_t B, T;
+  std::byte* const* streams;
+  float* slots;
+  OutputMode mode;
+};
+
+}  // namespace
+
+void Graph::run_body(void* p) {
+  const ChunkBody& b = *static_cast<const ChunkBody*>(p);
+  const Graph& g = *b.graph;
+  const int64_t rows = b.B * b.T;
+  g.run_ops(*b.ctx, b.in, 0, g.tail_start_, 0, b.B, b.T, b.streams, b.slots);
+  if (b.mode == OutputMode::all)
+    g.run_ops(*b.ctx, b.in, g.tail_start_, g.ops_.size(), 0, b.B, b.T, b.streams, b.slots);
+  else if (b.mode == OutputMode::last)
+    g.run_ops(*b.ctx, b.in, g.tail_start_, g.ops_.size(), rows - 1, 1, 1, b.streams, b.slots);
+}
+
 void Graph::run_chunk(RunCtx& ctx, GraphInput in, int64_t B, int64_t T, std::byte* const* streams,
                       OutputMode mode, float* out) const {
   const int64_t rows = B * T;
   SEQC_CHECK(rows >= 1 && rows <= max_rows_);
-  const size_t mark = ctx.ws.mark();
   const size_t slot_stride = align_up(size_t(max_rows_ * slot_width_) * sizeof(float)) / sizeof(float);
-  float* slots = ctx.ws.alloc<float>(slot_used_.size() * slot_stride);
+  const size_t mark = ctx.ws.mark();
+  const size_t out_floats = mode == OutputMode::all ? size_t(rows * out_width_)
+                            : mode == OutputMode::last ? size_t(out_width_)
+                                                       : 0;
 
-  run_ops(ctx, in, 0, tail_start_, 0, B, T, streams, slots);
-  const float* result = slots + size_t(final_slot_) * slot_stride;
-  switch (mode) {
-    case OutputMode::all:
-      run_ops(ctx, in, tail_start_, ops_.size(), 0, B, T, streams, slots);
-      std::memcpy(out, result, size_t(rows * out_width_) * sizeof(float));
-      break;
-    case OutputMode::last:
-      run_ops(ctx, in, tail_start_, ops_.size(), rows - 1, 1, 1, streams, slots);
-      std::memcpy(out, result + (rows - 1) * out_width_, size_t(out_width_) * sizeof(float));
-      break;
-    case OutputMode::none:
-      break;
+  if (!ctx.cu) {
+    float* slots = ctx.ws.alloc<float>(slot_used_.size() * slot_stride);
+    ChunkBody body{this, &ctx, in, B, T, streams, slots, mode};
+    run_body(&body);
+    const float* result = slots + size_t(final_slot_) * slot_stride;
+    if (out_floats) std::memcpy(out, result + (mode == OutputMode::last ? (rows - 1) * out_width_ : 0),
+                                out_floats * sizeof(float));
+    ctx.ws.release(mark);
+    return;
   }
+
+  // CUDA: the chunk's input and its stream pointer list are staged on the
+  // device, then the ops run, as a captured graph for a step (T = 1) or
+  // eagerly, and the output comes back. One caller at a time per runtime.
+  auto lock = cuda::submit_lock(*ctx.cu);
+  const size_t in_bytes = in.tokens ? size_t(rows) * sizeof(int32_t) : size_t(rows * in_width_) * sizeof(float);
+  std::byte* din = ctx.ws.alloc<std::byte>(in_bytes);
+  std::byte** dstreams = ctx.ws.alloc<std::byte*>(size_t(B));
+  float* slots = ctx.ws.alloc<float>(slot_used_.size() * slot_stride);
+  GraphInput staged;
+  if (in.tokens)
+    staged.tokens = reinterpret_cast<const int32_t*>(din);
+  else
+    staged.frames = reinterpret_cast<const float*>(din);
+  ChunkBody body{this, &ctx, staged, B, T, dstreams, slots, mode};
+  const void* host_in = in.tokens ? static_cast<const void*>(in.tokens) : static_cast<const void*>(in.frames);
+  const uint64_t key = (uint64_t(B) << 2) | uint64_t(mode);
+  const bool replayed = T == 1 && cuda::run_graph(*ctx.cu, ctx.ws.graphs, key, mark, host_in, din, in_bytes, streams,
+                                                  dstreams, size_t(B) * sizeof(std::byte*), &Graph::run_body, &body);
+  if (!replayed) {
+    cuda::upload_async(*ctx.cu, din, host_in, in_bytes);
+    cuda::upload_async(*ctx.cu, dstreams, streams, size_t(B) * sizeof(std::byte*));
+    run_body(&body);
+  }
+  const float* result = slots + size_t(final_slot_) * slot_stride;
+  if (out_floats)
+    cuda::download(*ctx.cu, out, result + (mode == OutputMode::last ? (rows - 1) * out_width_ : 0),
+                   out_floats * sizeof(float));
   ctx.ws.release(mark);
 }
 

@@ -72,6 +72,7 @@ class Graph {
   int take_slot();
   void run_ops(RunCtx& ctx, GraphInput in, size_t first, size_t last, int64_t row0, int64_t B,
                int64_t T, std::byte* const* streams, float* slots) const;
+  static void run_body(void* chunk_body);  // the ops of one chunk (graph.cpp)
 
   std::vector<Op> ops_;
   std::vector<char> slot_used_;

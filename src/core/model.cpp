@@ -1,5 +1,7 @@
 #include "core/model.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "core/sampler.hpp"
@@ -30,11 +32,24 @@ void Model::finalize() {
   graph.size_workspace();
   output_width = graph.output_width();
   weight_bytes = 0;
-  for (const auto& e : graph.blocks) weight_bytes += e.block->weight_bytes();
-  // Sampling also draws its scratch from the workspace.
-  workspaces.set_size(graph.workspace_bytes() + sampler_scratch_bytes(output_width) +
-                      align_up(size_t(output_width) * sizeof(float)) +
-                      align_up(size_t(kMaxRows) * sizeof(void*)) + 4 * kAlign);
+  step_read_bytes = 0;
+  for (const auto& e : graph.blocks) {
+    weight_bytes += e.block->weight_bytes();
+    step_read_bytes += e.block->step_read_bytes();
+  }
+  Device& dev = runtime->device_mut();
+  const bool on_cuda = dev.kind() == DeviceKind::cuda;
+  // On CUDA a chunk's input (frames or token ids) and its stream pointer list
+  // are staged in the device workspace too.
+  const size_t staging =
+      on_cuda ? align_up(size_t(max_rows) * size_t(std::max<int64_t>(input_kind == InputKind::frames ? input_width : 1, 1)) *
+                         sizeof(float)) +
+                    align_up(size_t(max_rows) * sizeof(void*))
+              : 0;
+  workspaces.set_device(on_cuda ? &dev : nullptr);
+  workspaces.set_size(graph.workspace_bytes() + staging + 4 * kAlign);
+  host_workspaces.set_size(sampler_scratch_bytes(output_width) + align_up(size_t(output_width) * sizeof(float)) +
+                           align_up(size_t(max_rows) * sizeof(void*)) + 4 * kAlign);
 }
 
 const StateEntry* Model::find_state(std::string_view name) const {
@@ -67,6 +82,7 @@ std::string Model::describe() const {
                       {"in_width", e.info.in_width},
                       {"out_width", e.info.out_width},
                       {"weight_bytes", e.block->weight_bytes()},
+                      {"step_read_bytes", e.block->step_read_bytes()},
                       {"state", st}});
   }
   json st = json::array();
@@ -84,6 +100,7 @@ std::string Model::describe() const {
       {"state", st},
       {"state_bytes", state_bytes},
       {"weight_bytes", weight_bytes},
+      {"step_read_bytes", step_read_bytes},
       {"fingerprint", fingerprint_hex()},
       {"runtime", {{"device", runtime->device_impl().name()}, {"threads", runtime->threads()}}},
   };

@@ -49,8 +49,13 @@ class Model : public RefCounted {
   std::vector<StateEntry> states;
   size_t state_bytes = 0;
   size_t weight_bytes = 0;
+  size_t step_read_bytes = 0;  // weight bytes a batch-1 step reads (the floor)
   Fingerprint fingerprint{};
+  // Scratch of graph execution, in the runtime device's memory.
   mutable WorkspacePool workspaces;
+  // Host scratch: logits for sampling, the sampler's own, stream pointer lists.
+  mutable WorkspacePool host_workspaces;
+  int64_t max_rows = kMaxRows;  // rows per executed chunk on this model's device
 
   // Lays out the state and sizes the workspaces. Called by the loader once
   // the graph is planned and the blocks exist.
@@ -59,7 +64,8 @@ class Model : public RefCounted {
   std::string fingerprint_hex() const;
   const StateEntry* find_state(std::string_view name) const;
 
-  static constexpr int64_t kMaxRows = 64;  // rows per executed chunk
+  static constexpr int64_t kMaxRows = 64;       // rows per executed chunk, CPU
+  static constexpr int64_t kMaxRowsCuda = 512;  // rows per executed chunk, CUDA
 
  private:
   ~Model() override = default;  // through unref() only

@@ -17,6 +17,9 @@ namespace seqc {
 
 class ThreadPool;
 class Workspace;
+namespace cuda {
+struct Ctx;  // src/cuda/cuda_common.cuh
+}
 
 // Numeric values equal seqc_plugin_kind.
 enum class PluginKind : int { layer = 0, recurrent = 1, quantizer = 2, memory = 3 };
@@ -48,13 +51,17 @@ class WeightSource {
 };
 
 // Per call: the runtime's pool and a scratch arena that is released when the
-// block returns.
+// block returns. On a CUDA runtime `cu` is the runtime's CUDA context and the
+// arena is device memory (the block contract is in src/cuda/cuda_common.cuh);
+// on the CPU `cu` is null.
 struct RunCtx {
   ThreadPool& pool;
   Workspace& ws;
+  const cuda::Ctx* cu = nullptr;
 };
 
-// A block's state in each of B streams: tensor j of stream b.
+// A block's state in each of B streams: tensor j of stream b. On a CUDA
+// runtime `streams` is a device array of device pointers (offsets stay host).
 struct StateRefs {
   std::byte* const* streams = nullptr;  // B stream state bases
   const size_t* offsets = nullptr;      // absolute offsets of this block's tensors
@@ -78,7 +85,23 @@ class Block {
   virtual void run_tokens(RunCtx& ctx, const int32_t* ids, float* y, int64_t rows) const;
   virtual size_t scratch_bytes(int64_t B, int64_t T) const { (void)B; (void)T; return 0; }
   virtual size_t weight_bytes() const = 0;
+  // Weight bytes one batch-1 step reads: the bandwidth floor of a step. All of
+  // them for most blocks; one row for a lookup table.
+  virtual size_t step_read_bytes() const { return weight_bytes(); }
 };
+
+// A plugin's CUDA factory lives in its .cu file and exists only in a CUDA
+// build. In the plugin's .cpp:
+//   SEQC_DECLARE_CUDA_FACTORY(create_cuda_linear);   // at namespace scope
+//   ... .create_cuda = SEQC_CUDA_FACTORY(create_cuda_linear), ...
+#if SEQC_HAVE_CUDA
+#define SEQC_DECLARE_CUDA_FACTORY(fn) \
+  std::unique_ptr<Block> fn(const Config& cfg, const BlockInfo& info, const WeightSource& weights)
+#define SEQC_CUDA_FACTORY(fn) fn
+#else
+#define SEQC_DECLARE_CUDA_FACTORY(fn) static_assert(true, "")
+#define SEQC_CUDA_FACTORY(fn) nullptr
+#endif
 
 struct PluginDesc {
   PluginKind kind;

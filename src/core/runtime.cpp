@@ -5,6 +5,7 @@
 #include "core/status.hpp"
 #include "seqcore/seqcore.h"
 #include "cpu/thread_pool.hpp"
+#include "cuda/cuda_api.hpp"
 
 namespace seqc {
 
@@ -24,14 +25,8 @@ Ref<Runtime> Runtime::create(DeviceKind device, int device_index, int n_threads)
     case DeviceKind::cuda: {
       if (!cuda::built())
         fail(Code::unsupported, "this libseqcore was built without the CUDA backend");
-      const int n = cuda::device_count();
-      if (device_index < 0 || device_index >= n)
-        fail(Code::no_device, "CUDA device ", device_index, " does not exist (", n,
-             " usable device", n == 1 ? "" : "s", ")");
-      // The device slot exists (device discovery above); kernels arrive with
-      // the CUDA backend release.
-      fail(Code::unsupported, "CUDA kernels are not available in libseqcore ",
-           SEQC_VERSION_STRING, "; use a CPU runtime");
+      // Host threads only run the glue between launches: one is enough.
+      return Ref<Runtime>::adopt(new Runtime(cuda::make_device(device_index), n_threads > 0 ? n_threads : 1));
     }
   }
   fail(Code::invalid_argument, "unknown device kind ", int(device));

@@ -20,6 +20,7 @@ class Runtime : public RefCounted {
 
   DeviceKind device() const { return device_->kind(); }
   const Device& device_impl() const { return *device_; }
+  Device& device_mut() const { return *device_; }  // allocation and copies are thread-safe
   int threads() const;
   ThreadPool& pool() const { return *pool_; }
 

@@ -15,15 +15,15 @@ GraphInput offset_input(GraphInput in, int64_t rows, int64_t width) {
   return {in.frames + rows * width, nullptr};
 }
 
-// Runs n positions of one stream in chunks of at most kMaxRows. The graph is
-// exact, so the chunking never changes a bit of the result.
+// Runs n positions of one stream in chunks of at most max_rows. On the CPU the
+// graph is exact, so the chunking never changes a bit of the result.
 void run_positions(const Model& m, Workspace& ws, std::byte* state, GraphInput in, int64_t n,
                    OutputMode mode, float* out) {
-  RunCtx ctx{m.runtime->pool(), ws};
+  RunCtx ctx{m.runtime->pool(), ws, m.runtime->device_impl().cuda_ctx()};
   std::byte* bases[1] = {state};
   const int64_t width = m.input_kind == InputKind::frames ? m.input_width : 1;
   for (int64_t done = 0; done < n;) {
-    const int64_t c = std::min<int64_t>(Model::kMaxRows, n - done);
+    const int64_t c = std::min<int64_t>(m.max_rows, n - done);
     const bool last_chunk = done + c == n;
     OutputMode cm = OutputMode::none;
     float* o = nullptr;
@@ -41,7 +41,8 @@ void run_positions(const Model& m, Workspace& ws, std::byte* state, GraphInput i
 
 }  // namespace
 
-Stream::Stream(Ref<Model> model) : model_(std::move(model)), state_(model_->state_bytes) {
+Stream::Stream(Ref<Model> model)
+    : model_(std::move(model)), state_(model_->runtime->device_mut(), model_->state_bytes) {
   rng.seed(seed);
 }
 
@@ -52,7 +53,7 @@ void Stream::acquire() {
 
 void Stream::copy_from(const Stream& o) {
   SEQC_CHECK(o.model_.get() == model_.get());
-  if (model_->state_bytes) std::memcpy(state_.data(), o.state_.data(), model_->state_bytes);
+  if (model_->state_bytes) model_->runtime->device_mut().copy_within(state_.data(), o.state_.data(), model_->state_bytes);
   position_ = o.position_;
   sampling = o.sampling;
   seed = o.seed;
@@ -60,7 +61,7 @@ void Stream::copy_from(const Stream& o) {
 }
 
 void Stream::reset() {
-  if (model_->state_bytes) std::memset(state_.data(), 0, model_->state_bytes);
+  if (model_->state_bytes) model_->runtime->device_mut().fill_zero(state_.data(), model_->state_bytes);
   position_ = 0;
   rng.seed(seed);
 }
@@ -71,14 +72,25 @@ void Stream::forward(GraphInput in, int64_t n, OutputMode mode, float* out) {
   position_ += n;
 }
 
+void Stream::read_state(size_t offset, void* dst, size_t n) const {
+  SEQC_CHECK(offset + n <= model_->state_bytes);
+  if (n) model_->runtime->device_mut().copy_to_host(dst, state_.data() + offset, n);
+}
+
+void Stream::write_state(size_t offset, const void* src, size_t n) {
+  SEQC_CHECK(offset + n <= model_->state_bytes);
+  if (n) model_->runtime->device_mut().copy_from_host(state_.data() + offset, src, n);
+}
+
 void Stream::step_many(Stream* const* streams, size_t n, GraphInput in, float* out) {
   const Model& m = *streams[0]->model_;
   auto ws = m.workspaces.take();
-  RunCtx ctx{m.runtime->pool(), *ws};
-  std::byte** bases = ws->alloc<std::byte*>(size_t(Model::kMaxRows));
+  auto hws = m.host_workspaces.take();
+  RunCtx ctx{m.runtime->pool(), *ws, m.runtime->device_impl().cuda_ctx()};
+  std::byte** bases = hws->alloc<std::byte*>(size_t(m.max_rows));
   const int64_t width = m.input_kind == InputKind::frames ? m.input_width : 1;
   for (size_t done = 0; done < n;) {
-    const size_t g = std::min<size_t>(size_t(Model::kMaxRows), n - done);
+    const size_t g = std::min<size_t>(size_t(m.max_rows), n - done);
     for (size_t b = 0; b < g; ++b) bases[b] = streams[done + b]->state_.data();
     m.graph.run_chunk(ctx, offset_input(in, int64_t(done), width), int64_t(g), 1, bases,
                       out ? OutputMode::all : OutputMode::none,
@@ -90,15 +102,16 @@ void Stream::step_many(Stream* const* streams, size_t n, GraphInput in, float* o
 
 int32_t Stream::generate(const int32_t* tokens, int64_t n) {
   auto ws = model_->workspaces.take();
-  float* logits = ws->alloc<float>(size_t(model_->output_width));
+  auto hws = model_->host_workspaces.take();
+  float* logits = hws->alloc<float>(size_t(model_->output_width));
   run_positions(*model_, *ws, state_.data(), {nullptr, tokens}, n, OutputMode::last, logits);
   position_ += n;
-  return sample_token(logits, model_->output_width, sampling, rng, *ws);
+  return sample_token(logits, model_->output_width, sampling, rng, *hws);
 }
 
 int32_t Stream::sample(const float* logits) {
-  auto ws = model_->workspaces.take();
-  return sample_token(logits, model_->output_width, sampling, rng, *ws);
+  auto hws = model_->host_workspaces.take();
+  return sample_token(logits, model_->output_width, sampling, rng, *hws);
 }
 
 }  // namespace seqc

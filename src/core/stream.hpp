@@ -20,7 +20,12 @@ class Stream {
 
   const Ref<Model>& model() const { return model_; }
   int64_t position() const { return position_; }
+  // The state buffer, in the model's device memory (a device pointer on
+  // CUDA: use read_state/write_state from the host).
   std::byte* state() const { return state_.data(); }
+  // Host copies of state bytes [offset, offset + n).
+  void read_state(size_t offset, void* dst, size_t n) const;
+  void write_state(size_t offset, const void* src, size_t n);
 
   // Copies state, position, sampler settings and generator into this stream
   // (same model).
@@ -49,7 +54,7 @@ class Stream {
 
  private:
   Ref<Model> model_;
-  AlignedBuffer state_;
+  DeviceBuffer state_;
   std::atomic<bool> busy_{false};
 };
 

@@ -11,7 +11,9 @@
 #include <new>
 #include <vector>
 
+#include "core/device.hpp"
 #include "core/status.hpp"
+#include "cuda/cuda_api.hpp"
 
 namespace seqc {
 
@@ -55,26 +57,37 @@ inline AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& o) noexcept {
   return *this;
 }
 
+// A bump arena in host memory, or in a device's memory when created with one
+// (the pointers it hands out are then device pointers).
 class Workspace {
  public:
-  explicit Workspace(size_t bytes) : buf_(bytes) {}
+  explicit Workspace(size_t bytes) : host_(bytes), base_(host_.data()), size_(bytes) {}
+  Workspace(size_t bytes, Device& dev) : dev_(dev, bytes), base_(dev_.data()), size_(bytes) {}
   template <class T>
   T* alloc(size_t n) {
     const size_t bytes = align_up(n * sizeof(T));
-    if (bytes > buf_.size() - used_)
-      fail(Code::internal, "workspace exhausted: need ", bytes, " more bytes, ",
-           buf_.size() - used_, " left of ", buf_.size());
-    T* p = reinterpret_cast<T*>(buf_.data() + used_);
+    if (bytes > size_ - used_)
+      fail(Code::internal, "workspace exhausted: need ", bytes, " more bytes, ", size_ - used_, " left of ",
+           size_);
+    T* p = reinterpret_cast<T*>(base_ + used_);
     used_ += bytes;
     return p;
   }
   size_t mark() const { return used_; }
   void release(size_t mark) { used_ = mark; }
-  size_t capacity() const { return buf_.size(); }
+  size_t capacity() const { return size_; }
 
  private:
-  AlignedBuffer buf_;
+  AlignedBuffer host_;
+  DeviceBuffer dev_;
+  std::byte* base_ = nullptr;
+  size_t size_ = 0;
   size_t used_ = 0;
+
+ public:
+  // CUDA graphs captured over this workspace's memory (CUDA models only).
+  // Declared last: destroyed before the memory they point into.
+  cuda::StepGraphCache graphs;
 };
 
 // Workspaces of one model, lent to one call at a time. A workspace is created
@@ -84,6 +97,8 @@ class WorkspacePool {
  public:
   explicit WorkspacePool(size_t bytes = 0) : bytes_(bytes) {}
   void set_size(size_t bytes) { bytes_ = bytes; }
+  // Workspaces created from now on live in dev's memory (null: host).
+  void set_device(Device* dev) { dev_ = dev; }
   size_t size() const { return bytes_; }
 
   class Lease {
@@ -114,7 +129,7 @@ class WorkspacePool {
       // Room to take every workspace back without reallocating later.
       free_.reserve(++created_);
     }
-    return Lease(*this, std::make_unique<Workspace>(bytes_));
+    return Lease(*this, dev_ ? std::make_unique<Workspace>(bytes_, *dev_) : std::make_unique<Workspace>(bytes_));
   }
 
  private:
@@ -125,6 +140,7 @@ class WorkspacePool {
   std::mutex mu_;
   std::vector<std::unique_ptr<Workspace>> free_;
   size_t bytes_;
+  Device* dev_ = nullptr;
   size_t created_ = 0;
 };
 

@@ -1,8 +1,17 @@
-// Device discovery for the CUDA backend slot. Uses the runtime API only (no
-// driver API: CI machines have the toolkit but no libcuda.so.1).
+// The CUDA device: device discovery, memory, copies, the runtime's stream and
+// cuBLAS handle, and the few kernels the graph itself needs (residual add).
+// Uses the runtime API only (no driver API: CI machines have the toolkit but
+// no libcuda.so.1).
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "core/runtime.hpp"
+#include "cuda/cuda_api.hpp"
+#include "cuda/cuda_common.cuh"
 
 namespace seqc::cuda {
 
@@ -19,5 +28,328 @@ int device_count() noexcept {
 }
 
 bool built() noexcept { return true; }
+
+void fail_cuda(cudaError_t e, const char* what) {
+  (void)cudaGetLastError();  // clear a non-sticky error so later calls start clean
+  fail(e == cudaErrorMemoryAllocation ? Code::out_of_memory : Code::internal, what, ": CUDA error ",
+       int(e), " (", cudaGetErrorName(e), ": ", cudaGetErrorString(e), ")");
+}
+
+void fail_cublas(cublasStatus_t s, const char* what) {
+  fail(s == CUBLAS_STATUS_ALLOC_FAILED ? Code::out_of_memory : Code::internal, what, ": cuBLAS error ", int(s),
+       " (", cublasGetStatusName(s), ")");
+}
+
+namespace {
+
+// Makes `dev` current for the calling thread (the CUDA current device is per
+// thread; a runtime may be used from any thread).
+void use(int dev) { check(cudaSetDevice(dev), "cudaSetDevice"); }
+
+class CudaDevice final : public Device {
+ public:
+  explicit CudaDevice(int index) {
+    ctx_.device = index;
+    ctx_.submit = &submit_;
+    use(index);
+    cudaDeviceProp prop{};
+    check(cudaGetDeviceProperties(&prop, index), "cudaGetDeviceProperties");
+    name_ = std::string("cuda:") + std::to_string(index) + " (" + prop.name + ", sm_" +
+            std::to_string(prop.major) + std::to_string(prop.minor) + ")";
+    ctx_.sm_count = prop.multiProcessorCount;
+    check(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    const cublasStatus_t s = cublasCreate(&ctx_.blas);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+      cudaStreamDestroy(ctx_.stream);
+      fail_cublas(s, "cublasCreate");
+    }
+    check(cublasSetStream(ctx_.blas, ctx_.stream), "cublasSetStream");
+    // Full FP32 products: the CPU backend is the numeric reference.
+    check(cublasSetMathMode(ctx_.blas, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");
+  }
+  ~CudaDevice() override {
+    cudaSetDevice(ctx_.device);
+    cudaStreamSynchronize(ctx_.stream);
+    cublasDestroy(ctx_.blas);
+    cudaStreamDestroy(ctx_.stream);
+  }
+  DeviceKind kind() const override { return DeviceKind::cuda; }
+  int index() const override { return ctx_.device; }
+  std::string name() const override { return name_; }
+  void* allocate(size_t bytes) override {
+    std::lock_guard<std::mutex> lock(submit_);
+    use(ctx_.device);
+    void* p = nullptr;
+    check(cudaMalloc(&p, align_up(bytes ? bytes : 1)), "cudaMalloc");
+    const cudaError_t e = cudaMemsetAsync(p, 0, align_up(bytes ? bytes : 1), ctx_.stream);
+    if (e == cudaSuccess) {
+      const cudaError_t e2 = cudaStreamSynchronize(ctx_.stream);
+      if (e2 == cudaSuccess) return p;
+      cudaFree(p);
+      fail_cuda(e2, "zeroing device memory");
+    }
+    cudaFree(p);
+    fail_cuda(e, "zeroing device memory");
+  }
+  void deallocate(void* p) noexcept override {
+    std::lock_guard<std::mutex> lock(submit_);
+    cudaSetDevice(ctx_.device);
+    // Work still queued may use p: let it finish first.
+    cudaStreamSynchronize(ctx_.stream);
+    cudaFree(p);
+  }
+  void copy_from_host(void* dst, const void* src, size_t bytes) override {
+    std::lock_guard<std::mutex> lock(submit_);
+    use(ctx_.device);
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx_.stream), "copy to the device");
+    check(cudaStreamSynchronize(ctx_.stream), "copy to the device");
+  }
+  void copy_to_host(void* dst, const void* src, size_t bytes) override {
+    std::lock_guard<std::mutex> lock(submit_);
+    use(ctx_.device);
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_.stream), "copy from the device");
+    check(cudaStreamSynchronize(ctx_.stream), "copy from the device");
+  }
+  void copy_within(void* dst, const void* src, size_t bytes) override {
+    std::lock_guard<std::mutex> lock(submit_);
+    use(ctx_.device);
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_.stream), "copy on the device");
+    check(cudaStreamSynchronize(ctx_.stream), "copy on the device");
+  }
+  void fill_zero(void* dst, size_t bytes) override {
+    std::lock_guard<std::mutex> lock(submit_);
+    use(ctx_.device);
+    check(cudaMemsetAsync(dst, 0, bytes, ctx_.stream), "zeroing device memory");
+    check(cudaStreamSynchronize(ctx_.stream), "zeroing device memory");
+  }
+  const Ctx* cuda_ctx() const override { return &ctx_; }
+
+ private:
+  Ctx ctx_;
+  std::mutex submit_;
+  std::string name_;
+};
+
+__global__ void add_kernel(float* __restrict__ y, const float* __restrict__ x, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    y[i] += x[i];
+}
+
+__global__ void bias_kernel(float* __restrict__ y, const float* __restrict__ b, int64_t rows, int64_t n) {
+  const int64_t total = rows * n;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x)
+    y[i] += b[i % n];
+}
+
+unsigned capped_grid(const Ctx& c, int64_t n, int threads) {
+  const unsigned g = grid_for(n, threads), cap = unsigned(c.sm_count > 0 ? c.sm_count * 8 : 1024);
+  return g < cap ? g : cap;
+}
+
+}  // namespace
+
+std::unique_ptr<Device> make_device(int index) {
+  const int n = device_count();
+  if (index < 0 || index >= n)
+    fail(Code::no_device, "CUDA device ", index, " does not exist (", n, " usable device", n == 1 ? "" : "s",
+         ")");
+  return std::make_unique<CudaDevice>(index);
+}
+
+void add(const Ctx& c, float* y, const float* x, int64_t n) {
+  if (n <= 0) return;
+  add_kernel<<<capped_grid(c, n, 256), 256, 0, c.stream>>>(y, x, n);
+  check_launch("residual add");
+}
+
+void add_bias(const Ctx& c, float* y, const float* bias, int64_t rows, int64_t n) {
+  if (rows <= 0 || n <= 0) return;
+  bias_kernel<<<capped_grid(c, rows * n, 256), 256, 0, c.stream>>>(y, bias, rows, n);
+  check_launch("bias add");
+}
+
+void upload_async(const Ctx& c, void* dst, const void* host, size_t bytes) {
+  if (bytes) check(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, c.stream), "copy to the device");
+}
+
+void download(const Ctx& c, void* host, const void* src, size_t bytes) {
+  if (bytes) check(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, c.stream), "copy from the device");
+  check(cudaStreamSynchronize(c.stream), "waiting for the device");
+}
+
+std::unique_lock<std::mutex> submit_lock(const Ctx& c) {
+  std::unique_lock<std::mutex> lock(*c.submit);
+  use(c.device);  // the calling thread's current device
+  return lock;
+}
+
+bool graphs_enabled() noexcept {
+  static const bool on = [] {
+    const char* e = std::getenv("SEQC_CUDA_GRAPHS");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
+// ------------------------------------------------------------ step graphs
+
+struct StepGraph {
+  uint64_t key = 0;
+  size_t mark = 0;
+  size_t in_bytes = 0, ptr_bytes = 0;
+  void* pin_in = nullptr;    // pinned host staging, read by the graph's copies
+  void* pin_ptrs = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  cudaEvent_t done = nullptr;  // recorded after each launch
+  bool failed = false;         // capture impossible: run eagerly
+};
+
+struct StepGraphs {
+  static constexpr size_t kMax = 64;
+  std::vector<StepGraph> g;
+  static void destroy(StepGraph& e) noexcept {
+    if (e.done) cudaEventSynchronize(e.done);
+    if (e.exec) cudaGraphExecDestroy(e.exec);
+    if (e.done) cudaEventDestroy(e.done);
+    if (e.pin_in) cudaFreeHost(e.pin_in);
+    if (e.pin_ptrs) cudaFreeHost(e.pin_ptrs);
+    e = StepGraph{};
+  }
+  ~StepGraphs() {
+    for (auto& e : g) destroy(e);
+  }
+};
+
+void StepGraphsDeleter::operator()(StepGraphs* g) const noexcept { delete g; }
+
+bool run_graph(const Ctx& c, StepGraphCache& cache, uint64_t key, size_t mark, const void* in, void* din,
+               size_t in_bytes, const void* ptrs, void* dptrs, size_t ptr_bytes, void (*body)(void*), void* arg) {
+  if (!graphs_enabled()) return false;
+  if (!cache) cache.reset(new StepGraphs);
+  StepGraph* e = nullptr;
+  for (auto& x : cache->g)
+    if (x.key == key && x.mark == mark && x.in_bytes == in_bytes && x.ptr_bytes == ptr_bytes) e = &x;
+  if (e && e->failed) return false;
+  if (!e) {
+    if (cache->g.size() >= StepGraphs::kMax) {
+      for (auto& x : cache->g) StepGraphs::destroy(x);
+      cache->g.clear();
+    }
+    cache->g.reserve(StepGraphs::kMax);  // entries never move while in use
+    StepGraph& n = cache->g.emplace_back();
+    n.key = key;
+    n.mark = mark;
+    n.in_bytes = in_bytes;
+    n.ptr_bytes = ptr_bytes;
+    auto give_up = [&](cudaError_t err) {
+      (void)err;
+      (void)cudaGetLastError();
+      n.failed = true;
+      return false;
+    };
+    if (cudaMallocHost(&n.pin_in, in_bytes ? in_bytes : 1) != cudaSuccess ||
+        cudaMallocHost(&n.pin_ptrs, ptr_bytes ? ptr_bytes : 1) != cudaSuccess ||
+        cudaEventCreateWithFlags(&n.done, cudaEventDisableTiming) != cudaSuccess)
+      return give_up(cudaErrorMemoryAllocation);
+    std::memcpy(n.pin_in, in, in_bytes);
+    std::memcpy(n.pin_ptrs, ptrs, ptr_bytes);
+    cudaError_t err = cudaStreamBeginCapture(c.stream, cudaStreamCaptureModeThreadLocal);
+    if (err != cudaSuccess) return give_up(err);
+    cudaMemcpyAsync(din, n.pin_in, in_bytes, cudaMemcpyHostToDevice, c.stream);
+    cudaMemcpyAsync(dptrs, n.pin_ptrs, ptr_bytes, cudaMemcpyHostToDevice, c.stream);
+    try {
+      body(arg);
+    } catch (...) {
+      cudaGraph_t g = nullptr;
+      cudaStreamEndCapture(c.stream, &g);
+      if (g) cudaGraphDestroy(g);
+      (void)cudaGetLastError();
+      StepGraphs::destroy(n);
+      cache->g.pop_back();
+      throw;
+    }
+    cudaGraph_t g = nullptr;
+    err = cudaStreamEndCapture(c.stream, &g);
+    if (err != cudaSuccess || !g) {
+      if (g) cudaGraphDestroy(g);
+      return give_up(err);
+    }
+    err = cudaGraphInstantiate(&n.exec, g, 0);
+    cudaGraphDestroy(g);
+    if (err != cudaSuccess) {
+      n.exec = nullptr;
+      return give_up(err);
+    }
+    e = &n;
+  } else {
+    // The previous replay may still read the staging buffers.
+    check(cudaEventSynchronize(e->done), "waiting for the previous step");
+    std::memcpy(e->pin_in, in, in_bytes);
+    std::memcpy(e->pin_ptrs, ptrs, ptr_bytes);
+  }
+  check(cudaGraphLaunch(e->exec, c.stream), "launching the step graph");
+  check(cudaEventRecord(e->done, c.stream), "recording the step event");
+  return true;
+}
+
+// ------------------------------------------------------------ DeviceArray
+
+DeviceArray::DeviceArray(size_t n_floats) : n_(n_floats) {
+  if (n_floats == 0) return;
+  check(cudaMalloc(&p_, n_floats * sizeof(float)), "cudaMalloc (weights)");
+  const cudaError_t e = cudaMemset(p_, 0, n_floats * sizeof(float));
+  if (e != cudaSuccess) {
+    cudaFree(p_);
+    p_ = nullptr;
+    fail_cuda(e, "cudaMemset (weights)");
+  }
+}
+
+DeviceArray DeviceArray::upload(const float* host, size_t n_floats) {
+  DeviceArray a(n_floats);
+  if (n_floats) check(cudaMemcpy(a.p_, host, n_floats * sizeof(float), cudaMemcpyHostToDevice), "uploading weights");
+  return a;
+}
+
+DeviceArray& DeviceArray::operator=(DeviceArray&& o) noexcept {
+  if (this != &o) {
+    if (p_) cudaFree(p_);
+    p_ = o.p_;
+    n_ = o.n_;
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
+  return *this;
+}
+
+DeviceArray::~DeviceArray() {
+  if (p_) cudaFree(p_);
+}
+
+// ------------------------------------------------------------ GEMM
+
+void gemm_nt(const Ctx& c, int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx, const float* W,
+             int64_t ldw, float* y, int64_t ldy, float beta) {
+  if (M <= 0 || N <= 0) return;
+  // Row-major y[M,N] = x[M,K] W[N,K]^T is column-major y^T[N,M] = W^T... :
+  // cuBLAS sees W as column-major [K, N] (ld ldw), transposed -> [N, K];
+  // x as column-major [K, M] (ld ldx); y as column-major [N, M] (ld ldy).
+  const float alpha = 1.0f;
+  if (K <= 0) {
+    // Nothing to multiply: y = beta * y.
+    check(cublasSgeam(c.blas, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), &beta, y, int(ldy), &beta, y, int(ldy),
+                      y, int(ldy)),
+          "cublasSgeam");
+    return;
+  }
+  if (M == 1) {
+    check(cublasSgemv(c.blas, CUBLAS_OP_T, int(K), int(N), &alpha, W, int(ldw), x, 1, &beta, y, 1),
+          "cublasSgemv");
+    return;
+  }
+  check(cublasSgemm(c.blas, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(M), int(K), &alpha, W, int(ldw), x, int(ldx),
+                    &beta, y, int(ldy)),
+        "cublasSgemm");
+}
 
 }  // namespace seqc::cuda

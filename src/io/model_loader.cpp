@@ -317,8 +317,9 @@ Ref<Model> build_model(Ref<Runtime> rt, const TensorSet& st, const GraphSource& 
   Builder b{st, src, m, {}, {}, {}, {}};
   for (const json& j : g["blocks"]) m.graph.nodes.push_back(b.node(j));
   b.resolve_ties();
-  m.graph.plan(m.input_kind == InputKind::tokens, m.input_width, Model::kMaxRows);
   const bool on_cpu = m.runtime->device() == DeviceKind::cpu;
+  m.max_rows = on_cpu ? Model::kMaxRows : Model::kMaxRowsCuda;
+  m.graph.plan(m.input_kind == InputKind::tokens, m.input_width, m.max_rows);
   for (const auto& e : m.graph.blocks)
     if (!(on_cpu ? e.plugin->create_cpu : e.plugin->create_cuda))
       fail(Code::unsupported, "block '", e.name, "': ", e.plugin->name, " has no ",

@@ -90,7 +90,7 @@ void snapshot_write(const Stream& s, std::byte* dst) {
   std::byte* payload = dst + header;
   std::memset(payload, 0, payload_bytes(m));
   for (const auto& e : m.states) {
-    std::memcpy(payload, s.state() + e.offset, e.nbytes);
+    s.read_state(e.offset, payload, e.nbytes);
     payload += align_up(e.nbytes);
   }
   const uint64_t sum = XXH3_64bits(dst, total - kChecksumBytes);
@@ -169,7 +169,7 @@ void snapshot_restore(Stream& s, const std::byte* data, size_t size) {
     pieces.push_back({&e, payload + off});
   }
   // Everything checked: apply.
-  for (const Piece& pc : pieces) std::memcpy(s.state() + pc.e->offset, pc.src, pc.e->nbytes);
+  for (const Piece& pc : pieces) s.write_state(pc.e->offset, pc.src, pc.e->nbytes);
   s.position_ = position;
   s.seed = seed;
   s.rng = rng;

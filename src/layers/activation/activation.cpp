@@ -67,6 +67,8 @@ std::unique_ptr<Block> create(const Config& c, const BlockInfo& info, const Weig
 
 }  // namespace
 
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_activation);
+
 extern const PluginDesc plugin_layer_activation = {
     .kind = PluginKind::layer,
     .name = "layer/activation",
@@ -75,7 +77,7 @@ extern const PluginDesc plugin_layer_activation = {
     .schema = kSchema,
     .info = info,
     .create_cpu = create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_activation),
     .test_configs = {},
     .forward_exact = true,
 };

@@ -35,6 +35,7 @@ class Embedding final : public Block {
       std::memcpy(y + r * dim_, table_.as<float>() + int64_t(ids[r]) * dim_, size_t(dim_) * sizeof(float));
   }
   size_t weight_bytes() const override { return table_.size(); }
+  size_t step_read_bytes() const override { return size_t(dim_) * sizeof(float); }
 
  private:
   int64_t dim_;
@@ -47,6 +48,8 @@ std::unique_ptr<Block> create(const Config&, const BlockInfo& info, const Weight
 
 }  // namespace
 
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_embedding);
+
 extern const PluginDesc plugin_layer_embedding = {
     .kind = PluginKind::layer,
     .name = "layer/embedding",
@@ -55,7 +58,7 @@ extern const PluginDesc plugin_layer_embedding = {
     .schema = kSchema,
     .info = info,
     .create_cpu = create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_embedding),
     .test_configs = {},
     .forward_exact = true,
 };

@@ -49,6 +49,8 @@ std::unique_ptr<Block> create(const Config& c, const BlockInfo& info, const Weig
 
 }  // namespace
 
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_linear);
+
 extern const PluginDesc plugin_layer_linear = {
     .kind = PluginKind::layer,
     .name = "layer/linear",
@@ -57,7 +59,7 @@ extern const PluginDesc plugin_layer_linear = {
     .schema = kSchema,
     .info = info,
     .create_cpu = create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_linear),
     .test_configs = {},
     .forward_exact = true,
 };

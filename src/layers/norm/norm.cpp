@@ -134,6 +134,9 @@ std::unique_ptr<Block> ln_create(const Config& c, const BlockInfo& info, const W
 
 }  // namespace
 
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_rmsnorm);
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_layernorm);
+
 extern const PluginDesc plugin_layer_rmsnorm = {
     .kind = PluginKind::layer,
     .name = "layer/rmsnorm",
@@ -142,7 +145,7 @@ extern const PluginDesc plugin_layer_rmsnorm = {
     .schema = kRmsSchema,
     .info = rms_info,
     .create_cpu = rms_create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_rmsnorm),
     .test_configs = {},
     .forward_exact = true,
 };
@@ -155,7 +158,7 @@ extern const PluginDesc plugin_layer_layernorm = {
     .schema = kLnSchema,
     .info = ln_info,
     .create_cpu = ln_create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_layernorm),
     .test_configs = {},
     .forward_exact = true,
 };

@@ -96,6 +96,8 @@ std::unique_ptr<Block> create(const Config& c, const BlockInfo& info, const Weig
 
 }  // namespace
 
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_short_conv);
+
 extern const PluginDesc plugin_layer_short_conv = {
     .kind = PluginKind::layer,
     .name = "layer/short_conv",
@@ -104,7 +106,7 @@ extern const PluginDesc plugin_layer_short_conv = {
     .schema = kSchema,
     .info = info,
     .create_cpu = create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_short_conv),
     .test_configs = kTestConfigs,
     .forward_exact = true,
 };

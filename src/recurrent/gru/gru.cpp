@@ -184,6 +184,8 @@ std::unique_ptr<Block> create(const Config& c, const BlockInfo& info, const Weig
 
 }  // namespace
 
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_gru);
+
 extern const PluginDesc plugin_recurrent_gru = {
     .kind = PluginKind::recurrent,
     .name = "recurrent/gru",
@@ -192,7 +194,7 @@ extern const PluginDesc plugin_recurrent_gru = {
     .schema = kSchema,
     .info = info,
     .create_cpu = create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_gru),
     .test_configs = kTestConfigs,
     .forward_exact = true,
 };

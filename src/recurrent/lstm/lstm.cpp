@@ -194,6 +194,8 @@ std::unique_ptr<Block> create(const Config& c, const BlockInfo& info, const Weig
 
 }  // namespace
 
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_lstm);
+
 extern const PluginDesc plugin_recurrent_lstm = {
     .kind = PluginKind::recurrent,
     .name = "recurrent/lstm",
@@ -202,7 +204,7 @@ extern const PluginDesc plugin_recurrent_lstm = {
     .schema = kSchema,
     .info = info,
     .create_cpu = create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_lstm),
     .test_configs = kTestConfigs,
     .forward_exact = true,
 };

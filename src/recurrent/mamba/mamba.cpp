@@ -396,6 +396,8 @@ std::unique_ptr<Block> create(const Config& c, const BlockInfo& info, const Weig
 
 }  // namespace
 
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_mamba);
+
 extern const PluginDesc plugin_recurrent_mamba = {
     .kind = PluginKind::recurrent,
     .name = "recurrent/mamba",
@@ -404,7 +406,7 @@ extern const PluginDesc plugin_recurrent_mamba = {
     .schema = kSchema,
     .info = info,
     .create_cpu = create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_mamba),
     .test_configs = kTestConfigs,
     .forward_exact = true,
 };

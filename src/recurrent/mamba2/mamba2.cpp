@@ -418,6 +418,8 @@ std::unique_ptr<Block> create(const Config& c, const BlockInfo& info, const Weig
 
 }  // namespace
 
+SEQC_DECLARE_CUDA_FACTORY(create_cuda_mamba2);
+
 extern const PluginDesc plugin_recurrent_mamba2 = {
     .kind = PluginKind::recurrent,
     .name = "recurrent/mamba2",
@@ -426,7 +428,7 @@ extern const PluginDesc plugin_recurrent_mamba2 = {
     .schema = kSchema,
     .info = info,
     .create_cpu = create,
-    .create_cuda = nullptr,
+    .create_cuda = SEQC_CUDA_FACTORY(create_cuda_mamba2),
     .test_configs = kTestConfigs,
     .forward_exact = false,
 };

@@ -1,0 +1,102 @@
+// Shared helpers of the CUDA backend: the per-runtime context, error checks,
+// owned device arrays for weights, the cuBLAS GEMM wrapper and launch sizes.
+// Included by .cu files only (nvcc); core code sees src/cuda/cuda_api.hpp.
+//
+// The contract of a CUDA block (Block::run on a CUDA runtime):
+//   * x, y and token ids are device pointers; ctx.ws.alloc<T>() returns device
+//     memory (the workspace of a CUDA model lives on the device).
+//   * state.streams is a DEVICE array of B device pointers, one stream state
+//     base each; state.offsets is a HOST array of this block's tensor offsets.
+//     Tensor j of stream b is (float*)(streams[b] + offsets[j]) on the device.
+//   * Work is enqueued on ctx.cu->stream (the runtime's one CUDA stream) and
+//     never synchronises the device; cuBLAS runs on the same stream.
+//   * Nothing allocates device memory on the run path (weights are uploaded
+//     at load, scratch comes from ctx.ws).
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+#include "core/plugin.hpp"
+#include "core/status.hpp"
+#include "core/workspace.hpp"
+
+namespace seqc::cuda {
+
+struct Ctx {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t blas = nullptr;
+  int device = 0;
+  int sm_count = 0;
+  std::mutex* submit = nullptr;  // see submit_lock() in cuda_api.hpp
+};
+
+[[noreturn]] void fail_cuda(cudaError_t e, const char* what);
+[[noreturn]] void fail_cublas(cublasStatus_t s, const char* what);
+inline void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) fail_cuda(e, what);
+}
+inline void check(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS) fail_cublas(s, what);
+}
+// After a kernel launch: reports launch-configuration errors at once.
+inline void check_launch(const char* what) { check(cudaGetLastError(), what); }
+
+// Owned device memory holding floats (weights, biases). Upload is synchronous
+// (load time only). Move-only.
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  explicit DeviceArray(size_t n_floats);
+  static DeviceArray upload(const float* host, size_t n_floats);
+  DeviceArray(DeviceArray&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  DeviceArray& operator=(DeviceArray&& o) noexcept;
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  ~DeviceArray();
+  float* data() const { return p_; }
+  size_t size() const { return n_; }  // floats
+  size_t bytes() const { return n_ * sizeof(float); }
+  bool empty() const { return n_ == 0; }
+
+ private:
+  float* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+// y[M, N] = x[M, K] * W^T + beta * y, all row-major: x with leading dimension
+// ldx, W[N, K] in PyTorch nn.Linear layout with leading dimension ldw, y with
+// ldy. Full FP32 (no TF32), on ctx.stream.
+void gemm_nt(const Ctx& c, int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx, const float* W,
+             int64_t ldw, float* y, int64_t ldy, float beta = 0.0f);
+
+// y[r, :] += bias for r < rows (y row-major, width n).
+void add_bias(const Ctx& c, float* y, const float* bias, int64_t rows, int64_t n);
+
+// Grid size for n work items at `threads` per block (at least 1).
+inline unsigned grid_for(int64_t n, int threads) {
+  const int64_t g = (n + threads - 1) / threads;
+  return unsigned(g < 1 ? 1 : g);
+}
+
+// The runtime's context inside a block's run (fails if the block runs on a
+// CPU runtime by mistake).
+inline const Ctx& ctx_of(const RunCtx& rc) {
+  SEQC_CHECK(rc.cu != nullptr);
+  return *rc.cu;
+}
+
+// Device math shared by kernels.
+__device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+__device__ __forceinline__ float siluf_(float x) { return x / (1.0f + expf(-x)); }
+// softplus as cpu::vsoftplus computes it: log1p(exp(x)), x for x > 20.
+__device__ __forceinline__ float softplusf_(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+__device__ __forceinline__ float* state_f32(std::byte* const* streams, int64_t b, size_t offset) {
+  return reinterpret_cast<float*>(streams[b] + offset);
+}
+
+}  // namespace seqc::cuda
