@@ -7,7 +7,7 @@
 //                          [--top-k K] [--top-p P] [--seed S] [--skip-special] [--no-stop]
 //   seqcore tokenize MODEL TEXT [--add-special] [--special-as-text] [--json]
 //   seqcore detokenize MODEL ID... [--skip-special]
-//   seqcore bench MODEL [--steps N] [--positions T] [--json]
+//   seqcore bench MODEL [--steps N] [--positions T] [--output all|last] [--batch B] [--json]
 //   seqcore convert SRC DST
 //   seqcore version
 // MODEL (and convert's SRC) is a .safetensors file or a HuggingFace model
@@ -15,6 +15,7 @@
 #include <seqcore/seqcore.h>
 
 #include <algorithm>
+#include <barrier>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -54,14 +55,16 @@ const char* kUsage =
     "                                      print the token ids of TEXT\n"
     "  detokenize MODEL ID... [--skip-special]\n"
     "                                      print the text of token ids\n"
-    "  bench MODEL [--steps N] [--positions T] [--json]\n"
-    "                                      step latency, forward throughput, bandwidth floor\n"
+    "  bench MODEL [--steps N] [--positions T] [--output all|last] [--batch B] [--json]\n"
+    "                                      step latency, forward throughput, bandwidth floor;\n"
+    "                                      --batch B: step_many over B streams as well\n"
     "  convert SRC DST                     write a model, a PyTorch state dict or a\n"
     "                                      HuggingFace Mamba directory as a native file\n"
     "  version                             print the library version\n"
     "\n"
     "MODEL: a .safetensors file, or a HuggingFace Mamba / Mamba-2 directory\n"
-    "options for every command: --threads N (default: one per core)\n";
+    "options for every command: --threads N (default: one per core)\n"
+    "info, run, generate and bench: --device cpu|cuda|cuda:N (default cpu)\n";
 
 struct Usage : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -141,8 +144,22 @@ struct Handles {
   }
 };
 
+// --device cpu (default), cuda or cuda:N.
 void open_model(Handles& h, const Args& a, const std::string& path) {
-  check(seqc_runtime_create_cpu(int32_t(a.integer("threads", 0)), &h.rt), "creating the runtime");
+  const std::string dev = a.str("device", "cpu");
+  int32_t kind = SEQC_DEVICE_CPU, index = 0;
+  if (dev == "cuda" || dev.rfind("cuda:", 0) == 0) {
+    kind = SEQC_DEVICE_CUDA;
+    if (dev.size() > 5) {
+      char* end = nullptr;
+      const long v = std::strtol(dev.c_str() + 5, &end, 10);
+      if (*end || v < 0 || v > 1024) throw Usage("--device cuda:N needs a device number, got '" + dev + "'");
+      index = int32_t(v);
+    }
+  } else if (dev != "cpu") {
+    throw Usage("--device is cpu, cuda or cuda:N, got '" + dev + "'");
+  }
+  check(seqc_runtime_create(kind, index, int32_t(a.integer("threads", 0)), &h.rt), "creating the runtime");
   check(seqc_model_load_file(h.rt, path.c_str(), &h.model), ("loading " + path).c_str());
 }
 
@@ -185,7 +202,7 @@ int cmd_list(int argc, char** argv) {
 }
 
 int cmd_info(int argc, char** argv) {
-  const Args a = parse(argc, argv, {"threads"}, {"json"});
+  const Args a = parse(argc, argv, {"threads", "device"}, {"json"});
   if (a.positional.size() != 1) throw Usage("info needs one MODEL");
   Handles h;
   open_model(h, a, a.positional[0]);
@@ -216,7 +233,7 @@ int cmd_info(int argc, char** argv) {
 }
 
 int cmd_run(int argc, char** argv) {
-  const Args a = parse(argc, argv, {"threads", "in", "out", "chunk"}, {});
+  const Args a = parse(argc, argv, {"threads", "device", "in", "out", "chunk"}, {});
   if (a.positional.size() != 1 || !a.flag("in") || !a.flag("out"))
     throw Usage("run needs MODEL --in X.npy --out Y.npy");
   const long long chunk = a.integer("chunk", 0);
@@ -337,7 +354,7 @@ class Utf8Out {
 };
 
 int cmd_generate(int argc, char** argv) {
-  const Args a = parse(argc, argv, {"threads", "prompt", "tokens", "temperature", "top-k", "top-p", "seed"},
+  const Args a = parse(argc, argv, {"threads", "device", "prompt", "tokens", "temperature", "top-k", "top-p", "seed"},
                        {"skip-special", "no-stop"});
   if (a.positional.size() != 1) throw Usage("generate needs one MODEL");
   const std::string prompt = a.str("prompt", "\n");
@@ -425,42 +442,74 @@ int cmd_detokenize(int argc, char** argv) {
   return 0;
 }
 
+// Sum of n words with the widest vector loads the machine has (one clone per
+// ISA, picked at load time): a scalar loop reads a fifth slower than the
+// library's AVX-512 GEMV, which would make the floor too low.
+__attribute__((target_clones("avx512f", "avx2", "default"))) uint64_t sum_words(const uint64_t* p, size_t n) {
+  uint64_t acc[16] = {};
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; ++k) acc[k] += p[i + size_t(k)];
+  for (; i < n; ++i) acc[0] += p[i];
+  uint64_t s = 0;
+  for (uint64_t a : acc) s += a;
+  return s;
+}
+
 // Read bandwidth of this machine: threads summing disjoint parts of a buffer
-// far larger than the caches. Best of several passes, in bytes per second.
-double measure_read_bandwidth(int threads) {
-  const size_t bytes = size_t(512) << 20;
+// far larger than the caches, in bytes per second. The threads start once and
+// meet at a barrier before each pass; the best of `passes` passes is kept, so a
+// pass disturbed by another process on a shared machine does not count.
+double measure_read_bandwidth(int threads, int passes = 20) {
+  const size_t bytes = size_t(1) << 30;
   const size_t words = bytes / 8;
   std::unique_ptr<uint64_t[]> buf(new uint64_t[words]);
   for (size_t i = 0; i < words; ++i) buf[i] = i;
-  double best = 0;
-  volatile uint64_t sink = 0;
-  for (int pass = 0; pass < 5; ++pass) {
-    std::vector<std::thread> pool;
-    std::vector<uint64_t> sums(size_t(threads), 0);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t] {
-        const size_t lo = words * size_t(t) / size_t(threads), hi = words * size_t(t + 1) / size_t(threads);
-        uint64_t acc[8] = {};
-        for (size_t i = lo; i + 8 <= hi; i += 8)
-          for (int k = 0; k < 8; ++k) acc[k] += buf[i + size_t(k)];
-        sums[size_t(t)] = acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
-      });
+  std::vector<uint64_t> sums(size_t(threads), 0);
+  std::vector<double> seconds(size_t(passes), 0);
+  std::barrier sync(threads);
+  auto body = [&](int t) {
+    const size_t lo = words * size_t(t) / size_t(threads), hi = words * size_t(t + 1) / size_t(threads);
+    for (int pass = 0; pass < passes; ++pass) {
+      sync.arrive_and_wait();
+      const auto t0 = std::chrono::steady_clock::now();
+      sums[size_t(t)] += sum_words(buf.get() + lo, hi - lo);
+      sync.arrive_and_wait();
+      if (t == 0)
+        seconds[size_t(pass)] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
-    for (auto& th : pool) th.join();
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (uint64_t v : sums) sink = sink + v;
-    best = std::max(best, double(bytes) / dt);
-  }
-  return best;
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(body, t);
+  body(0);
+  for (auto& th : pool) th.join();
+  volatile uint64_t sink = 0;
+  for (uint64_t v : sums) sink = sink + v;
+  return double(bytes) / *std::min_element(seconds.begin(), seconds.end());
+}
+
+// The top-level "step_read_bytes" of a model's description: the weight bytes
+// one batch-1 step reads (a lookup table counts one row).
+double step_read_bytes(seqc_model* m) {
+  const std::string d = describe(m);
+  const std::string key = "\n  \"step_read_bytes\": ";
+  const size_t at = d.find(key);
+  if (at == std::string::npos) return double(seqc_model_weight_bytes(m));
+  return std::strtod(d.c_str() + at + key.size(), nullptr);
 }
 
 int cmd_bench(int argc, char** argv) {
-  const Args a = parse(argc, argv, {"threads", "steps", "positions", "repeats"}, {"json"});
+  const Args a =
+      parse(argc, argv, {"threads", "device", "steps", "positions", "repeats", "output", "batch"}, {"json"});
   if (a.positional.size() != 1) throw Usage("bench needs one MODEL");
+  const long long batch = a.integer("batch", 0);
+  if (batch < 0 || batch > 65536) throw Usage("--batch is 0 (off) to 65536 streams");
   const long long steps = a.integer("steps", 2000), positions = a.integer("positions", 1024);
   const long long repeats = a.integer("repeats", 5);
   if (steps < 1 || positions < 1 || repeats < 1) throw Usage("--steps, --positions and --repeats must be >= 1");
+  const std::string output = a.str("output", "all");
+  if (output != "all" && output != "last") throw Usage("--output is all or last");
+  const int out_mode = output == "all" ? SEQC_OUTPUT_ALL : SEQC_OUTPUT_LAST;
   Handles h;
   open_model(h, a, a.positional[0]);
   seqc_model* m = h.model;
@@ -495,36 +544,78 @@ int cmd_bench(int argc, char** argv) {
   std::sort(lat.begin(), lat.end());
   const double p50 = lat[lat.size() / 2], p10 = lat[lat.size() / 10], p90 = lat[lat.size() * 9 / 10];
 
+  // step_many over `batch` streams: latency of one batched step and positions/s.
+  double batch_p50 = 0;
+  if (batch > 0) {
+    std::vector<seqc_stream*> many;
+    for (long long i = 0; i < batch; ++i) many.push_back(h.new_stream());
+    std::vector<int32_t> bids(static_cast<size_t>(batch));
+    std::vector<float> bframes(static_cast<size_t>(batch * (tokens ? 1 : din)));
+    std::vector<float> bout(static_cast<size_t>(batch * dout));
+    const long long bsteps = std::max<long long>(20, steps / 4);
+    std::vector<double> blat;
+    for (long long t = 0; t < bsteps + 20; ++t) {
+      for (long long i = 0; i < batch; ++i) {
+        const size_t k = size_t((t + 13 * i) % positions);
+        if (tokens) bids[size_t(i)] = ids[k];
+        else std::copy_n(frames.data() + k * size_t(din), din, bframes.data() + i * din);
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      if (tokens)
+        check(seqc_stream_step_many_tokens(many.data(), size_t(batch), bids.data(), bout.data(), bout.size()),
+              "step_many");
+      else
+        check(seqc_stream_step_many(many.data(), size_t(batch), bframes.data(), bframes.size(), bout.data(),
+                                    bout.size()),
+              "step_many");
+      if (t >= 20)
+        blat.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(blat.begin(), blat.end());
+    batch_p50 = blat[blat.size() / 2];
+  }
+
   // forward() over `positions` positions, all outputs, best of repeats.
   double best_fwd = 1e30;
   for (long long rep = 0; rep < repeats; ++rep) {
     check(seqc_stream_reset(s), "reset");
     const auto t0 = std::chrono::steady_clock::now();
     if (tokens)
-      check(seqc_stream_forward_tokens(s, ids.data(), size_t(positions), SEQC_OUTPUT_ALL, out.data(), out.size()),
+      check(seqc_stream_forward_tokens(s, ids.data(), size_t(positions), out_mode, out.data(), out.size()),
             "forward");
     else
-      check(seqc_stream_forward(s, frames.data(), frames.size(), SEQC_OUTPUT_ALL, out.data(), out.size()),
+      check(seqc_stream_forward(s, frames.data(), frames.size(), out_mode, out.data(), out.size()),
             "forward");
     best_fwd = std::min(best_fwd, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  const double bw = measure_read_bandwidth(threads);
-  const double wbytes = double(seqc_model_weight_bytes(m));
-  const double floor_us = wbytes / bw * 1e6;
+  const bool on_cpu = seqc_runtime_device(h.rt) == SEQC_DEVICE_CPU;
+  // The floor of a CPU step: host read bandwidth. (GPU floors come from the
+  // GPU bench scripts, which measure device bandwidth.)
+  const double bw = on_cpu ? measure_read_bandwidth(threads) : 0.0;
+  const double wbytes = double(seqc_model_weight_bytes(m)), sbytes = step_read_bytes(m);
+  const double floor_us = on_cpu ? sbytes / bw * 1e6 : 0.0;
   if (a.flag("json")) {
     std::printf(
-        "{\"threads\": %d, \"weight_bytes\": %.0f, \"bandwidth_gbs\": %.3f, \"floor_us\": %.3f, "
+        "{\"threads\": %d, \"weight_bytes\": %.0f, \"step_read_bytes\": %.0f, \"bandwidth_gbs\": %.3f, "
+        "\"floor_us\": %.3f, "
         "\"step_us_p50\": %.3f, \"step_us_p10\": %.3f, \"step_us_p90\": %.3f, \"forward_positions\": %lld, "
-        "\"forward_s\": %.6f, \"forward_positions_per_s\": %.1f}\n",
-        threads, wbytes, bw / 1e9, floor_us, p50, p10, p90, positions, best_fwd, double(positions) / best_fwd);
+        "\"forward_s\": %.6f, \"forward_positions_per_s\": %.1f, \"batch\": %lld, \"batch_step_us_p50\": %.3f, "
+        "\"batch_positions_per_s\": %.1f}\n",
+        threads, wbytes, sbytes, bw / 1e9, floor_us, p50, p10, p90, positions, best_fwd, double(positions) / best_fwd, batch, batch_p50,
+        batch > 0 ? double(batch) / batch_p50 * 1e6 : 0.0);
   } else {
     std::printf("threads                 %d\n", threads);
-    std::printf("weights                 %.2f MiB\n", wbytes / (1 << 20));
-    std::printf("read bandwidth          %.1f GB/s (measured, %d threads)\n", bw / 1e9, threads);
+    std::printf("weights                 %.2f MiB (%.2f MiB read by a step)\n", wbytes / (1 << 20),
+                sbytes / (1 << 20));
+    if (on_cpu) std::printf("read bandwidth          %.1f GB/s (measured, %d threads)\n", bw / 1e9, threads);
     std::printf("step, batch 1           %.2f us median (p10 %.2f, p90 %.2f)\n", p50, p10, p90);
-    std::printf("bandwidth floor         %.2f us  (weights / bandwidth; step = %.2fx floor)\n", floor_us,
-                p50 / floor_us);
+    if (on_cpu)
+      std::printf("bandwidth floor         %.2f us  (step's weight bytes / bandwidth; step = %.2fx floor)\n",
+                  floor_us, p50 / floor_us);
     std::printf("forward, %lld positions  %.0f positions/s\n", positions, double(positions) / best_fwd);
+    if (batch > 0)
+      std::printf("step_many, %lld streams  %.2f us median per batched step, %.0f positions/s\n", batch, batch_p50,
+                  double(batch) / batch_p50 * 1e6);
   }
   return 0;
 }
