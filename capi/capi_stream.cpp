@@ -294,7 +294,7 @@ int seqc_stream_state_read(seqc_stream* s, const char* name, void* buf, size_t n
     const StateEntry* e = st.model()->find_state(name);
     if (!e) fail(Code::not_found, "the model has no state tensor '", name, "'");
     if (nbytes != e->nbytes) fail(Code::shape, "state '", name, "' has ", e->nbytes, " bytes, not ", nbytes);
-    require(buf, "buf");
+    if (nbytes) require(buf, "buf");  // a zero-size tensor needs no buffer
     st.read_state(e->offset, buf, nbytes);
   });
 }
@@ -307,7 +307,7 @@ int seqc_stream_state_write(seqc_stream* s, const char* name, const void* buf, s
     const StateEntry* e = st.model()->find_state(name);
     if (!e) fail(Code::not_found, "the model has no state tensor '", name, "'");
     if (nbytes != e->nbytes) fail(Code::shape, "state '", name, "' has ", e->nbytes, " bytes, not ", nbytes);
-    require(buf, "buf");
+    if (nbytes) require(buf, "buf");
     st.write_state(e->offset, buf, nbytes);
   });
 }

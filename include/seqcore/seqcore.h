@@ -681,7 +681,9 @@ SEQC_API int seqc_stream_fork(seqc_stream *s, seqc_stream **out);
 
 /**
  * Copy one named state tensor out of the stream.
- * @param nbytes  must equal seqc_model_state_nbytes of that tensor.
+ * @param nbytes  must equal seqc_model_state_nbytes of that tensor; buf may
+ *                be NULL when that is 0 (a zero-size tensor, e.g. the conv
+ *                state of a Mamba-2 mixer with d_conv 1; accepted since 0.2).
  * @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT; SEQC_ERR_NOT_FOUND;
  *         SEQC_ERR_SHAPE (nbytes); SEQC_ERR_BUSY.
  * @since 0.1

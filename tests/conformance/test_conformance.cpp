@@ -256,6 +256,35 @@ TEST_CASE("conformance/every_stateful_plugin") {
   CHECK(checked >= 6);
 }
 
+// A zero-size state tensor (Mamba-2 with d_conv 1 keeps an empty conv state)
+// reads and writes with no buffer, and snapshots carry it.
+TEST_CASE("conformance/zero_size_state_tensor") {
+  std::mt19937_64 rng(5);
+  const char* cfg = R"({"d_model":8,"d_inner":16,"n_heads":2,"head_dim":8,"d_state":4,"d_conv":1})";
+  ModelHandle model(native_bytes(single_block_graph("recurrent/mamba2", cfg, 8),
+                                 random_weights(rng, "b", "recurrent/mamba2", cfg)));
+  seqc_model* m = model.m;
+  size_t empty = SIZE_MAX;
+  for (size_t i = 0; i < seqc_model_state_count(m); ++i)
+    if (seqc_model_state_nbytes(m, i) == 0) empty = i;
+  REQUIRE(empty != SIZE_MAX);
+  StreamHandle s(m);
+  const char* name = seqc_model_state_name(m, empty);
+  CHECK(seqc_stream_state_read(s.s, name, nullptr, 0) == SEQC_OK);
+  CHECK(seqc_stream_state_write(s.s, name, nullptr, 0) == SEQC_OK);
+  float one = 0;
+  CHECK(seqc_stream_state_read(s.s, name, &one, 4) == SEQC_ERR_SHAPE);
+  std::vector<float> x(8, 0.5f), y(8);
+  REQUIRE(seqc_stream_step(s.s, x.data(), 8, y.data(), 8) == SEQC_OK);
+  size_t n = 0;
+  REQUIRE(seqc_stream_snapshot_size(s.s, &n) == SEQC_OK);
+  std::vector<std::byte> snap(n);
+  REQUIRE(seqc_stream_snapshot(s.s, snap.data(), n, &n) == SEQC_OK);
+  StreamHandle t(m);
+  CHECK(seqc_stream_restore(t.s, snap.data(), n) == SEQC_OK);
+  CHECK(seqc_stream_position(t.s) == 1);
+}
+
 // A whole pre-norm stack exercises residual groups, the token input and the
 // stateless tail that runs only on requested rows.
 TEST_CASE("conformance/stack_with_residuals") {

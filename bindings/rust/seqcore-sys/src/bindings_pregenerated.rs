@@ -684,7 +684,9 @@ extern "C" {
 }
 extern "C" {
     #[doc = " Copy one named state tensor out of the stream."]
-    #[doc = " @param nbytes  must equal seqc_model_state_nbytes of that tensor."]
+    #[doc = " @param nbytes  must equal seqc_model_state_nbytes of that tensor; buf may"]
+    #[doc = "                be NULL when that is 0 (a zero-size tensor, e.g. the conv"]
+    #[doc = "                state of a Mamba-2 mixer with d_conv 1; accepted since 0.2)."]
     #[doc = " @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT; SEQC_ERR_NOT_FOUND;"]
     #[doc = "         SEQC_ERR_SHAPE (nbytes); SEQC_ERR_BUSY."]
     #[doc = " @since 0.1"]
