@@ -3,10 +3,12 @@
 // Uses the runtime API only (no driver API: CI machines have the toolkit but
 // no libcuda.so.1).
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/runtime.hpp"
@@ -35,9 +37,56 @@ void fail_cuda(cudaError_t e, const char* what) {
        int(e), " (", cudaGetErrorName(e), ": ", cudaGetErrorString(e), ")");
 }
 
+namespace {
+
+// cuBLAS is opened when the first CUDA runtime is made, not linked: a
+// program that only uses the CPU never loads its ~700 MB of libraries.
+struct Blas {
+  void* lib = nullptr;
+  std::string error;
+  cublasStatus_t (*create)(cublasHandle_t*) = nullptr;
+  cublasStatus_t (*destroy)(cublasHandle_t) = nullptr;
+  cublasStatus_t (*set_stream)(cublasHandle_t, cudaStream_t) = nullptr;
+  cublasStatus_t (*set_math_mode)(cublasHandle_t, cublasMath_t) = nullptr;
+  const char* (*status_name)(cublasStatus_t) = nullptr;
+  decltype(&cublasSgemm_v2) sgemm = nullptr;
+  decltype(&cublasSgemv_v2) sgemv = nullptr;
+  decltype(&cublasSgeam) sgeam = nullptr;
+};
+
+const Blas& blas() {
+  static const Blas b = [] {
+    Blas x;
+    const std::string name = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
+    x.lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!x.lib) {
+      const char* e = dlerror();
+      x.error = "cannot load " + name + " (" + (e ? e : "unknown error") + ")";
+      return x;
+    }
+    auto sym = [&](auto& fn, const char* n) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(x.lib, n));
+      if (!fn && x.error.empty()) x.error = std::string(name) + " has no symbol " + n;
+    };
+    sym(x.create, "cublasCreate_v2");
+    sym(x.destroy, "cublasDestroy_v2");
+    sym(x.set_stream, "cublasSetStream_v2");
+    sym(x.set_math_mode, "cublasSetMathMode");
+    sym(x.status_name, "cublasGetStatusName");
+    sym(x.sgemm, "cublasSgemm_v2");
+    sym(x.sgemv, "cublasSgemv_v2");
+    sym(x.sgeam, "cublasSgeam");
+    return x;
+  }();
+  if (!b.error.empty()) fail(Code::unsupported, "the CUDA backend needs cuBLAS: ", b.error);
+  return b;
+}
+
+}  // namespace
+
 void fail_cublas(cublasStatus_t s, const char* what) {
   fail(s == CUBLAS_STATUS_ALLOC_FAILED ? Code::out_of_memory : Code::internal, what, ": cuBLAS error ", int(s),
-       " (", cublasGetStatusName(s), ")");
+       " (", blas().status_name(s), ")");
 }
 
 namespace {
@@ -57,20 +106,21 @@ class CudaDevice final : public Device {
     name_ = std::string("cuda:") + std::to_string(index) + " (" + prop.name + ", sm_" +
             std::to_string(prop.major) + std::to_string(prop.minor) + ")";
     ctx_.sm_count = prop.multiProcessorCount;
+    const Blas& b = blas();
     check(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking), "cudaStreamCreate");
-    const cublasStatus_t s = cublasCreate(&ctx_.blas);
+    const cublasStatus_t s = b.create(&ctx_.blas);
     if (s != CUBLAS_STATUS_SUCCESS) {
       cudaStreamDestroy(ctx_.stream);
       fail_cublas(s, "cublasCreate");
     }
-    check(cublasSetStream(ctx_.blas, ctx_.stream), "cublasSetStream");
+    check(b.set_stream(ctx_.blas, ctx_.stream), "cublasSetStream");
     // Full FP32 products: the CPU backend is the numeric reference.
-    check(cublasSetMathMode(ctx_.blas, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");
+    check(b.set_math_mode(ctx_.blas, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");
   }
   ~CudaDevice() override {
     cudaSetDevice(ctx_.device);
     cudaStreamSynchronize(ctx_.stream);
-    cublasDestroy(ctx_.blas);
+    blas().destroy(ctx_.blas);
     cudaStreamDestroy(ctx_.stream);
   }
   DeviceKind kind() const override { return DeviceKind::cuda; }
@@ -337,17 +387,17 @@ void gemm_nt(const Ctx& c, int64_t M, int64_t N, int64_t K, const float* x, int6
   const float alpha = 1.0f;
   if (K <= 0) {
     // Nothing to multiply: y = beta * y.
-    check(cublasSgeam(c.blas, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), &beta, y, int(ldy), &beta, y, int(ldy),
+    check(blas().sgeam(c.blas, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), &beta, y, int(ldy), &beta, y, int(ldy),
                       y, int(ldy)),
           "cublasSgeam");
     return;
   }
   if (M == 1) {
-    check(cublasSgemv(c.blas, CUBLAS_OP_T, int(K), int(N), &alpha, W, int(ldw), x, 1, &beta, y, 1),
+    check(blas().sgemv(c.blas, CUBLAS_OP_T, int(K), int(N), &alpha, W, int(ldw), x, 1, &beta, y, 1),
           "cublasSgemv");
     return;
   }
-  check(cublasSgemm(c.blas, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(M), int(K), &alpha, W, int(ldw), x, int(ldx),
+  check(blas().sgemm(c.blas, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(M), int(K), &alpha, W, int(ldw), x, int(ldx),
                     &beta, y, int(ldy)),
         "cublasSgemm");
 }
