@@ -12,6 +12,7 @@
 // W_hr and, after the last position, a copy of the projected h into the state.
 // State layout is the CPU block's: "h" [L, P] then "c" [L, H] (P = H without
 // projection).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -80,8 +81,21 @@ unsigned grid_capped(const cuda::Ctx& c, int64_t n) {
 
 struct Layer {
   int64_t in = 0;
-  cuda::DeviceArray wih, whh, whr, bias;  // whr only with a projection, bias only with biases
+  // [W_ih | W_hh] side by side: [4H, in + P]. W_ih is its first `in` columns
+  // and W_hh the rest (leading dimension in + P), and a step multiplies
+  // [x | h] by all of it in one GEMM.
+  cuda::DeviceArray wcat, whr, bias;  // whr only with a projection, bias only with biases
 };
+
+// xh[b, :] = [x row b | h row b] for a step (T = 1).
+__global__ void lstm_concat(const float* __restrict__ x, int64_t in, const float* __restrict__ h, int64_t ldh,
+                            int64_t P, int64_t B, float* __restrict__ xh) {
+  const int64_t K = in + P, n = B * K;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t b = i / K, k = i % K;
+    xh[i] = k < in ? x[b * in + k] : h[b * ldh + (k - in)];
+  }
+}
 
 class CudaLstm final : public Block {
  public:
@@ -92,8 +106,17 @@ class CudaLstm final : public Block {
       const std::string s = std::to_string(l);
       Layer ly;
       ly.in = l == 0 ? I_ : P_;
-      ly.wih = cuda::DeviceArray::upload(w.get("weight_ih_l" + s), size_t(4 * H_ * ly.in));
-      ly.whh = cuda::DeviceArray::upload(w.get("weight_hh_l" + s), size_t(4 * H_ * P_));
+      {
+        const float* wi = w.get("weight_ih_l" + s);
+        const float* wh = w.get("weight_hh_l" + s);
+        const int64_t K = ly.in + P_;
+        std::vector<float> cat(size_t(4 * H_ * K));
+        for (int64_t r = 0; r < 4 * H_; ++r) {
+          std::copy_n(wi + r * ly.in, ly.in, cat.data() + r * K);
+          std::copy_n(wh + r * P_, P_, cat.data() + r * K + ly.in);
+        }
+        ly.wcat = cuda::DeviceArray::upload(cat.data(), cat.size());
+      }
       if (c.b("bias")) {
         // b_ih + b_hh, summed in float as the CPU block does.
         const float* bi = w.get("bias_ih_l" + s);
@@ -110,12 +133,12 @@ class CudaLstm final : public Block {
   size_t scratch_bytes(int64_t B, int64_t T) const override {
     const Sizes z = sizes(B, T);
     return align_up(z.G * 4) + align_up(z.seq0 * 4) + align_up(z.seq1 * 4) + align_up(z.hg * 4) +
-           align_up(z.hfull * 4);
+           align_up(z.hfull * 4) + align_up(z.xh * 4);
   }
 
   size_t weight_bytes() const override {
     size_t n = 0;
-    for (const auto& l : layers_) n += l.wih.bytes() + l.whh.bytes() + l.whr.bytes() + l.bias.bytes();
+    for (const auto& l : layers_) n += l.wcat.bytes() + l.whr.bytes() + l.bias.bytes();
     return n;
   }
 
@@ -128,6 +151,7 @@ class CudaLstm final : public Block {
     float* seq[2] = {ctx.ws.alloc<float>(z.seq0), ctx.ws.alloc<float>(z.seq1)};
     float* hg = ctx.ws.alloc<float>(z.hg);
     float* hfull = ctx.ws.alloc<float>(z.hfull);
+    float* xh = ctx.ws.alloc<float>(z.xh);
     const size_t off_h = st.offsets[0], off_c = st.offsets[1];
 
     // Every layer's h before this call (the cell kernels write the state).
@@ -138,14 +162,24 @@ class CudaLstm final : public Block {
     for (int64_t l = 0; l < L_; ++l) {
       const Layer& ly = layers_[size_t(l)];
       float* out = l == L_ - 1 ? y : seq[l % 2];
-      // G[rows, 4H] = in W_ih^T (the bias is added by the cell kernel).
-      cuda::gemm_nt(c, rows, G4, ly.in, in, ly.in, ly.wih.data(), ly.in, G, G4);
+      const int64_t K = ly.in + P_;
+      if (T == 1) {
+        // A step: G[B, 4H] = [x | h] [W_ih | W_hh]^T in one GEMM (GEMV at B = 1).
+        lstm_concat<<<grid_capped(c, B * K), kThreads, 0, c.stream>>>(in, ly.in, hg + l * B * P_, P_, P_, B, xh);
+        cuda::check_launch("recurrent/lstm concat");
+        cuda::gemm_nt(c, B, G4, K, xh, K, ly.wcat.data(), K, G, G4);
+      } else {
+        // G[rows, 4H] = in W_ih^T (the bias is added by the cell kernel).
+        cuda::gemm_nt(c, rows, G4, ly.in, in, ly.in, ly.wcat.data(), K, G, G4);
+      }
       for (int64_t t = 0; t < T; ++t) {
-        // Previous h of the B streams: gathered state at t = 0, else out rows b * T + t - 1.
-        const float* hp = t == 0 ? hg + l * B * P_ : out + (t - 1) * P_;
-        const int64_t ldh = t == 0 ? P_ : T * P_;
-        // G rows b * T + t += h_prev W_hh^T.
-        cuda::gemm_nt(c, B, G4, P_, hp, ldh, ly.whh.data(), P_, G + t * G4, T * G4, 1.0f);
+        if (T > 1) {
+          // Previous h of the B streams: gathered state at t = 0, else out rows b * T + t - 1.
+          const float* hp = t == 0 ? hg + l * B * P_ : out + (t - 1) * P_;
+          const int64_t ldh = t == 0 ? P_ : T * P_;
+          // G rows b * T + t += h_prev W_hh^T.
+          cuda::gemm_nt(c, B, G4, P_, hp, ldh, ly.wcat.data() + ly.in, K, G + t * G4, T * G4, 1.0f);
+        }
         float* hout = proj_ ? hfull : out + t * P_;
         const int64_t ldo = proj_ ? H_ : T * P_;
         const bool last = t == T - 1;
@@ -166,12 +200,13 @@ class CudaLstm final : public Block {
 
  private:
   struct Sizes {
-    size_t G, seq0, seq1, hg, hfull;  // floats
+    size_t G, seq0, seq1, hg, hfull, xh;  // floats
   };
   Sizes sizes(int64_t B, int64_t T) const {
     const size_t rows = size_t(B * T);
     return Sizes{rows * size_t(4 * H_), L_ > 1 ? rows * size_t(P_) : 0, L_ > 2 ? rows * size_t(P_) : 0,
-                 size_t(L_ * B * P_), proj_ ? size_t(B * H_) : 0};
+                 size_t(L_ * B * P_), proj_ ? size_t(B * H_) : 0,
+                 T == 1 ? size_t(B * (std::max(I_, P_) + P_)) : 0};
   }
 
   int64_t I_, H_, L_, P_;
