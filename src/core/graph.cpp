@@ -195,6 +195,10 @@ void Graph::run_chunk(RunCtx& ctx, GraphInput in, int64_t B, int64_t T, std::byt
   if (out_floats)
     cuda::download(*ctx.cu, out, result + (mode == OutputMode::last ? (rows - 1) * out_width_ : 0),
                    out_floats * sizeof(float));
+  else if (!replayed)
+    // The eager copies may read the caller's input after we return (pinned
+    // host memory is copied asynchronously): wait for them.
+    cuda::download(*ctx.cu, nullptr, nullptr, 0);
   ctx.ws.release(mark);
 }
 

@@ -22,6 +22,11 @@ void upload_async(const Ctx& c, void* dst, const void* host, size_t bytes);
 // Copies to host memory and waits for the stream.
 void download(const Ctx& c, void* host, const void* src, size_t bytes);
 
+// Loading a model: make the runtime's device current for the weight uploads
+// of the calling thread, then wait for them once the blocks exist.
+void make_current(const Ctx& c);
+void finish_load(const Ctx& c);
+
 // Held while a call enqueues work: one runtime's stream and cuBLAS handle
 // take one caller at a time (and nothing foreign enters a graph capture).
 std::unique_lock<std::mutex> submit_lock(const Ctx& c);

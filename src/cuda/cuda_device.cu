@@ -72,7 +72,7 @@ const Blas& blas() {
     sym(x.destroy, "cublasDestroy_v2");
     sym(x.set_stream, "cublasSetStream_v2");
     sym(x.set_math_mode, "cublasSetMathMode");
-    sym(x.status_name, "cublasGetStatusName");
+    x.status_name = reinterpret_cast<const char* (*)(cublasStatus_t)>(dlsym(x.lib, "cublasGetStatusName"));
     sym(x.sgemm, "cublasSgemm_v2");
     sym(x.sgemv, "cublasSgemv_v2");
     sym(x.sgeam, "cublasSgeam");
@@ -86,7 +86,7 @@ const Blas& blas() {
 
 void fail_cublas(cublasStatus_t s, const char* what) {
   fail(s == CUBLAS_STATUS_ALLOC_FAILED ? Code::out_of_memory : Code::internal, what, ": cuBLAS error ", int(s),
-       " (", blas().status_name(s), ")");
+       " (", blas().status_name ? blas().status_name(s) : "no name", ")");
 }
 
 namespace {
@@ -113,9 +113,14 @@ class CudaDevice final : public Device {
       cudaStreamDestroy(ctx_.stream);
       fail_cublas(s, "cublasCreate");
     }
-    check(b.set_stream(ctx_.blas, ctx_.stream), "cublasSetStream");
+    cublasStatus_t st = b.set_stream(ctx_.blas, ctx_.stream);
     // Full FP32 products: the CPU backend is the numeric reference.
-    check(b.set_math_mode(ctx_.blas, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");
+    if (st == CUBLAS_STATUS_SUCCESS) st = b.set_math_mode(ctx_.blas, CUBLAS_PEDANTIC_MATH);
+    if (st != CUBLAS_STATUS_SUCCESS) {
+      b.destroy(ctx_.blas);
+      cudaStreamDestroy(ctx_.stream);
+      fail_cublas(st, "configuring cuBLAS");
+    }
   }
   ~CudaDevice() override {
     cudaSetDevice(ctx_.device);
@@ -227,6 +232,15 @@ void download(const Ctx& c, void* host, const void* src, size_t bytes) {
   check(cudaStreamSynchronize(c.stream), "waiting for the device");
 }
 
+void make_current(const Ctx& c) { use(c.device); }
+
+void finish_load(const Ctx& c) {
+  use(c.device);
+  // Weight uploads went through the legacy default stream; order them before
+  // any kernel on the runtime's non-blocking stream.
+  check(cudaDeviceSynchronize(), "waiting for the weight uploads");
+}
+
 std::unique_lock<std::mutex> submit_lock(const Ctx& c) {
   std::unique_lock<std::mutex> lock(*c.submit);
   use(c.device);  // the calling thread's current device
@@ -311,9 +325,13 @@ bool run_graph(const Ctx& c, StepGraphCache& cache, uint64_t key, size_t mark, c
       body(arg);
     } catch (...) {
       cudaGraph_t g = nullptr;
-      cudaStreamEndCapture(c.stream, &g);
+      const cudaError_t end = cudaStreamEndCapture(c.stream, &g);
       if (g) cudaGraphDestroy(g);
       (void)cudaGetLastError();
+      // Nothing ran during the capture. If the capture itself broke (a call
+      // that cannot be captured), run this shape eagerly from now on;
+      // otherwise the body's error is real.
+      if (end != cudaSuccess) return give_up(end);
       StepGraphs::destroy(n);
       cache->g.pop_back();
       throw;
@@ -387,7 +405,8 @@ void gemm_nt(const Ctx& c, int64_t M, int64_t N, int64_t K, const float* x, int6
   const float alpha = 1.0f;
   if (K <= 0) {
     // Nothing to multiply: y = beta * y.
-    check(blas().sgeam(c.blas, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), &beta, y, int(ldy), &beta, y, int(ldy),
+    const float zero = 0.0f;
+    check(blas().sgeam(c.blas, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), &beta, y, int(ldy), &zero, y, int(ldy),
                       y, int(ldy)),
           "cublasSgeam");
     return;

@@ -14,6 +14,8 @@ void add(const Ctx&, float*, const float*, int64_t) { fail(Code::unsupported, "n
 void upload_async(const Ctx&, void*, const void*, size_t) { fail(Code::unsupported, "no CUDA backend"); }
 void download(const Ctx&, void*, const void*, size_t) { fail(Code::unsupported, "no CUDA backend"); }
 std::unique_lock<std::mutex> submit_lock(const Ctx&) { return {}; }
+void make_current(const Ctx&) {}
+void finish_load(const Ctx&) {}
 bool graphs_enabled() noexcept { return false; }
 void StepGraphsDeleter::operator()(StepGraphs*) const noexcept {}
 bool run_graph(const Ctx&, StepGraphCache&, uint64_t, size_t, const void*, void*, size_t, const void*, void*, size_t,

@@ -11,6 +11,7 @@
 
 #include "core/registry.hpp"
 #include "core/status.hpp"
+#include "cuda/cuda_api.hpp"
 #include "io/hf_import.hpp"
 #include "io/json_util.hpp"
 #include "io/tokenizer.hpp"
@@ -335,11 +336,14 @@ Ref<Model> build_model(Ref<Runtime> rt, const TensorSet& st, const GraphSource& 
          " is not used by any block (a misnamed weight?)");
   }
 
+  const cuda::Ctx* cu = m.runtime->device_impl().cuda_ctx();
+  if (cu) cuda::make_current(*cu);  // the factories upload to the current device
   for (size_t i = 0; i < m.graph.blocks.size(); ++i) {
     auto& e = m.graph.blocks[i];
     FileWeights w(st, b.files[i]);
     e.block = (on_cpu ? e.plugin->create_cpu : e.plugin->create_cuda)(e.config, e.info, w);
   }
+  if (cu) cuda::finish_load(*cu);
   m.graph_json = g.dump();  // canonical: keys sorted, no spaces
   m.finalize();
   if (m.state_bytes > kMaxModelScratch || m.graph.workspace_bytes() > kMaxModelScratch)
