@@ -14,7 +14,9 @@ OUT_DIR/bench_gpu.json. Figures:
     aggregate positions/s of step_many at 8, 64 and 256 streams, prefill of 2048 positions
     (last logits), against transformers (its PyTorch path, no custom kernels) on the same
     directory: prefill = one forward over 2048 tokens, step = greedy generate of 64 tokens
-    with the cache, per token.
+    with the cache, per token;
+  * a sweep over the number of streams (1 to 256) of both Mamba shapes: latency of one
+    step_many call and positions/s, plotted to OUT_DIR/streams.png (matplotlib).
 """
 import argparse
 import json
@@ -122,6 +124,41 @@ def bench_mamba(binary, tmp, shape, quick):
     return res
 
 
+SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def sweep_streams(binary, tmp, shape):
+    d = os.path.join(tmp, shape)
+    out = []
+    for B in SWEEP:
+        o = ours(binary, d, "--steps", "40", "--positions", "64", "--repeats", "1", "--output", "last",
+                 "--batch", str(B))
+        out.append({"streams": B, "step_us": o["batch_step_us_p50"], "pos_s": o["batch_positions_per_s"]})
+    return out
+
+
+def plot(sweeps, gpu, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, pts in sweeps.items():
+        x = [p["streams"] for p in pts]
+        a.plot(x, [p["step_us"] for p in pts], marker="o", label=name)
+        b.plot(x, [p["pos_s"] for p in pts], marker="o", label=name)
+    for ax, title, unit in ((a, "latency of one step_many call", "us"), (b, "throughput", "positions/s")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("streams stepped together")
+        ax.set_ylabel(unit)
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"libseqcore CUDA backend, fp32 weights, {gpu}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("seqcore")
@@ -135,6 +172,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         rows["lstm"] = bench_lstm(a.seqcore, tmp, a.quick)
         rows["mamba"] = [bench_mamba(a.seqcore, tmp, s, a.quick) for s in ("mamba-130m", "mamba2-130m")]
+        rows["sweep"] = {s: sweep_streams(a.seqcore, tmp, s) for s in ("mamba-130m", "mamba2-130m")}
+    try:
+        plot(rows["sweep"], gpu, os.path.join(a.out, "streams.png"))
+    except Exception as e:  # noqa: BLE001 - the table matters more than the picture
+        print(f"no plot: {type(e).__name__}: {e}", file=sys.stderr)
     with open(os.path.join(a.out, "bench_gpu.json"), "w") as f:
         json.dump(rows, f, indent=2)
 
