@@ -95,6 +95,35 @@ __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf
 __device__ __forceinline__ float siluf_(float x) { return x / (1.0f + expf(-x)); }
 // softplus as cpu::vsoftplus computes it: log1p(exp(x)), x for x > 20.
 __device__ __forceinline__ float softplusf_(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+// The sum of W (a power of two, <= 32) partial sums by the pairwise tree
+// l[i] += l[i + s] for s = W/2, ..., 1 (lane 0 holds the sum): for W = 16 the
+// CPU's canonical 16-lane reduction (cpu/vmath.hpp).
+template <int W>
+__device__ __forceinline__ float tree_sum(const float* part) {
+  static_assert(W >= 1 && W <= 32 && (W & (W - 1)) == 0);
+  float l[W];
+#pragma unroll
+  for (int j = 0; j < W; ++j) l[j] = part[j];
+  if constexpr (W >= 32) {
+#pragma unroll
+    for (int j = 0; j < 16; ++j) l[j] = __fadd_rn(l[j], l[j + 16]);
+  }
+  if constexpr (W >= 16) {
+#pragma unroll
+    for (int j = 0; j < 8; ++j) l[j] = __fadd_rn(l[j], l[j + 8]);
+  }
+  if constexpr (W >= 8) {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) l[j] = __fadd_rn(l[j], l[j + 4]);
+  }
+  if constexpr (W >= 4) {
+    l[0] = __fadd_rn(l[0], l[2]);
+    l[1] = __fadd_rn(l[1], l[3]);
+  }
+  if constexpr (W >= 2) l[0] = __fadd_rn(l[0], l[1]);
+  return l[0];
+}
+
 __device__ __forceinline__ float* state_f32(std::byte* const* streams, int64_t b, size_t offset) {
   return reinterpret_cast<float*>(streams[b] + offset);
 }

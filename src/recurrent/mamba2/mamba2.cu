@@ -95,34 +95,7 @@ __device__ __forceinline__ float dt_of(float raw, float bias, float lo, float hi
   return v;
 }
 
-// The sum of W (a power of two, <= 32) partial sums by the pairwise tree
-// l[i] += l[i + s] for s = W/2, ..., 1 (lane 0 holds the sum): for W = 16 the
-// CPU's canonical 16-lane reduction (cpu/vmath.hpp).
-template <int W>
-__device__ __forceinline__ float tree_sum(const float* part) {
-  static_assert(W >= 1 && W <= 32 && (W & (W - 1)) == 0);
-  float l[W];
-#pragma unroll
-  for (int j = 0; j < W; ++j) l[j] = part[j];
-  if constexpr (W >= 32) {
-#pragma unroll
-    for (int j = 0; j < 16; ++j) l[j] = __fadd_rn(l[j], l[j + 16]);
-  }
-  if constexpr (W >= 16) {
-#pragma unroll
-    for (int j = 0; j < 8; ++j) l[j] = __fadd_rn(l[j], l[j + 8]);
-  }
-  if constexpr (W >= 8) {
-#pragma unroll
-    for (int j = 0; j < 4; ++j) l[j] = __fadd_rn(l[j], l[j + 4]);
-  }
-  if constexpr (W >= 4) {
-    l[0] = __fadd_rn(l[0], l[2]);
-    l[1] = __fadd_rn(l[1], l[3]);
-  }
-  if constexpr (W >= 2) l[0] = __fadd_rn(l[0], l[1]);
-  return l[0];
-}
+using cuda::tree_sum;  // src/cuda/cuda_common.cuh
 
 // Copies tc rows of m units of W floats (row t at src + t * lds) into dst
 // [tc, m * W] with cp.async, W in {1, 4} (W = 4: 16-byte aligned source rows
