@@ -77,6 +77,12 @@ void gemm_nt(const Ctx& c, int64_t M, int64_t N, int64_t K, const float* x, int6
 // y[r, :] += bias for r < rows (y row-major, width n).
 void add_bias(const Ctx& c, float* y, const float* bias, int64_t rows, int64_t n);
 
+// out[(l * B + b) * W + j] = float j of row l of the state tensor at byte
+// offset `off` ([L, W] per stream) of stream b: a recurrent block's per-layer
+// state rows of all B streams, gathered into one [L, B, W] buffer.
+void gather_state_rows(const Ctx& c, std::byte* const* streams, size_t off, float* out, int64_t L, int64_t B,
+                       int64_t W);
+
 // Grid size for n work items at `threads` per block (at least 1).
 inline unsigned grid_for(int64_t n, int threads) {
   const int64_t g = (n + threads - 1) / threads;

@@ -196,6 +196,15 @@ __global__ void bias_kernel(float* __restrict__ y, const float* __restrict__ b, 
     y[i] += b[i % n];
 }
 
+__global__ void gather_state_rows_kernel(std::byte* const* streams, size_t off, float* __restrict__ out, int64_t L,
+                                         int64_t B, int64_t W) {
+  const int64_t n = L * B * W;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t j = i % W, b = (i / W) % B, l = i / (W * B);
+    out[i] = state_f32(streams, b, off)[l * W + j];
+  }
+}
+
 unsigned capped_grid(const Ctx& c, int64_t n, int threads) {
   const unsigned g = grid_for(n, threads), cap = unsigned(c.sm_count > 0 ? c.sm_count * 8 : 1024);
   return g < cap ? g : cap;
@@ -221,6 +230,13 @@ void add_bias(const Ctx& c, float* y, const float* bias, int64_t rows, int64_t n
   if (rows <= 0 || n <= 0) return;
   bias_kernel<<<capped_grid(c, rows * n, 256), 256, 0, c.stream>>>(y, bias, rows, n);
   check_launch("bias add");
+}
+
+void gather_state_rows(const Ctx& c, std::byte* const* streams, size_t off, float* out, int64_t L, int64_t B,
+                       int64_t W) {
+  if (L * B * W <= 0) return;
+  gather_state_rows_kernel<<<capped_grid(c, L * B * W, 256), 256, 0, c.stream>>>(streams, off, out, L, B, W);
+  check_launch("gathering state rows");
 }
 
 void upload_async(const Ctx& c, void* dst, const void* host, size_t bytes) {

@@ -22,16 +22,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// hg[(l * B + b) * H + j] = h state of stream b, layer l, unit j.
-__global__ void gru_gather_h(std::byte* const* streams, size_t off_h, float* __restrict__ hg, int64_t L,
-                             int64_t B, int64_t H) {
-  const int64_t n = L * B * H;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t j = i % H, b = (i / H) % B, l = i / (H * B);
-    hg[i] = cuda::state_f32(streams, b, off_h)[l * H + j];
-  }
-}
-
 // One (stream b, unit j) per thread at position t of layer l. Gi rows
 // b * T + t and Gh rows b hold W_ih x and W_hh h_prev (3H columns, gate g of
 // unit j at g * H + j); bih / bhh may be null (no bias). hp: h_prev of stream
@@ -122,8 +112,7 @@ class CudaGru final : public Block {
     const size_t off_h = st.offsets[0];
 
     // Every layer's h before this call (the cell kernels write the state).
-    gru_gather_h<<<grid_capped(c, L_ * B * H_), kThreads, 0, c.stream>>>(st.streams, off_h, hg, L_, B, H_);
-    cuda::check_launch("recurrent/gru gather h");
+    cuda::gather_state_rows(c, st.streams, off_h, hg, L_, B, H_);
 
     const float* in = x;
     for (int64_t l = 0; l < L_; ++l) {

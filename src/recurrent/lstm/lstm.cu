@@ -24,16 +24,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// hg[(l * B + b) * P + j] = h state of stream b, layer l, unit j.
-__global__ void lstm_gather_h(std::byte* const* streams, size_t off_h, float* __restrict__ hg, int64_t L,
-                              int64_t B, int64_t P) {
-  const int64_t n = L * B * P;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t j = i % P, b = (i / P) % B, l = i / (P * B);
-    hg[i] = cuda::state_f32(streams, b, off_h)[l * P + j];
-  }
-}
-
 // One (stream b, unit j) per thread at position t of layer l. G rows are
 // b * T + t with 4H columns (gate g of unit j at g * H + j) holding
 // W_ih x + W_hh h; bias (b_ih + b_hh, 4H) may be null. h' goes to hout
@@ -155,8 +145,7 @@ class CudaLstm final : public Block {
     const size_t off_h = st.offsets[0], off_c = st.offsets[1];
 
     // Every layer's h before this call (the cell kernels write the state).
-    lstm_gather_h<<<grid_capped(c, L_ * B * P_), kThreads, 0, c.stream>>>(st.streams, off_h, hg, L_, B, P_);
-    cuda::check_launch("recurrent/lstm gather h");
+    cuda::gather_state_rows(c, st.streams, off_h, hg, L_, B, P_);
 
     const float* in = x;
     for (int64_t l = 0; l < L_; ++l) {

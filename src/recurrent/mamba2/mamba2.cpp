@@ -44,6 +44,7 @@
 #include "cpu/thread_pool.hpp"
 #include "cpu/vmath.hpp"
 #include "layers/short_conv/causal_conv.hpp"
+#include "recurrent/mamba2/mamba2_dims.hpp"
 #include "recurrent/mamba2/ssm_kernels.hpp"
 
 namespace seqc {
@@ -100,25 +101,8 @@ const char* const kTestConfigs[] = {
         "bias": true})",
 };
 
-struct Dims {
-  int64_t D, Di, N, K, H, P, G, Cd, NP, gs, Q;
-};
-
-Dims dims(const Config& c) {
-  Dims d{};
-  d.D = c.i("d_model");
-  d.Di = c.i("d_inner");
-  d.N = c.i("d_state");
-  d.K = c.i("d_conv");
-  d.H = c.i("n_heads");
-  d.P = c.i("head_dim");
-  d.G = c.i("n_groups");
-  d.Cd = d.Di + 2 * d.G * d.N;
-  d.NP = d.Di + d.Cd + d.H;
-  d.gs = c.i("norm_group_size") ? c.i("norm_group_size") : d.Di;
-  d.Q = c.i("chunk_size");
-  return d;
-}
+using mamba2::Dims;  // mamba2_dims.hpp
+using mamba2::dims;
 
 BlockInfo info(const Config& c) {
   const Dims d = dims(c);

@@ -36,6 +36,7 @@
 #include "cuda/cuda_common.cuh"
 #include "layers/short_conv/causal_conv.cuh"
 #include "layers/short_conv/causal_conv.hpp"
+#include "recurrent/mamba2/mamba2_dims.hpp"
 
 namespace seqc {
 
@@ -50,24 +51,8 @@ constexpr int64_t kBufferFloats = 3072;      // target floats per staging buffer
 constexpr int64_t kMaxChunk = 32;            // positions per staged chunk
 constexpr int kMaxNpl = 16;                  // states per lane held in registers (N <= 256)
 
-struct Dims {
-  int64_t D, Di, N, K, H, P, G, Cd, NP, gs;
-};
-
-Dims dims(const Config& c) {
-  Dims d{};
-  d.D = c.i("d_model");
-  d.Di = c.i("d_inner");
-  d.N = c.i("d_state");
-  d.K = c.i("d_conv");
-  d.H = c.i("n_heads");
-  d.P = c.i("head_dim");
-  d.G = c.i("n_groups");
-  d.Cd = d.Di + 2 * d.G * d.N;
-  d.NP = d.Di + d.Cd + d.H;
-  d.gs = c.i("norm_group_size") ? c.i("norm_group_size") : d.Di;
-  return d;
-}
+using mamba2::Dims;  // mamba2_dims.hpp
+using mamba2::dims;
 
 // ------------------------------------------------------------------ the scan
 
