@@ -24,23 +24,54 @@ const StateEntry* state_at(const seqc_model* m, size_t i) {
 
 extern "C" {
 
-int seqc_model_load_file(seqc_runtime* rt, const char* path, seqc_model** out) {
+int seqc_load_options_create(seqc_load_options** out) {
+  return guarded([&] {
+    require(out, "out");
+    *out = reinterpret_cast<seqc_load_options*>(new LoadOptions);
+  });
+}
+
+void seqc_load_options_destroy(seqc_load_options* o) { delete reinterpret_cast<LoadOptions*>(o); }
+
+int seqc_load_options_set_weight_dtype(seqc_load_options* o, int32_t dtype) {
+  return guarded([&] {
+    require(o, "options");
+    if (dtype != SEQC_DTYPE_F32 && dtype != SEQC_DTYPE_BF16 && dtype != SEQC_DTYPE_F16)
+      fail(Code::dtype, "weight dtype must be SEQC_DTYPE_F32, SEQC_DTYPE_BF16 or SEQC_DTYPE_F16, got ", dtype);
+    reinterpret_cast<LoadOptions*>(o)->weight_dtype = DType(dtype);
+  });
+}
+
+int seqc_model_load_file_with(seqc_runtime* rt, const char* path, const seqc_load_options* opts, seqc_model** out) {
   return guarded([&] {
     require(path, "path");
     require(out, "out");
-    Ref<Model> m = load_model_path(runtime_or_default(rt), path);  // a file or a HuggingFace directory
+    const LoadOptions o = opts ? *reinterpret_cast<const LoadOptions*>(opts) : LoadOptions{};
+    Ref<Model> m = load_model_path(runtime_or_default(rt), path, o);  // a file or a HuggingFace directory
     *out = c_handle(m.release());
   });
 }
 
-int seqc_model_load_buffer(seqc_runtime* rt, const void* data, size_t size, seqc_model** out) {
+int seqc_model_load_buffer_with(seqc_runtime* rt, const void* data, size_t size, const seqc_load_options* opts,
+                                seqc_model** out) {
   return guarded([&] {
     require(out, "out");
     if (!data && size) fail(Code::invalid_argument, "data is NULL");
-    Ref<Model> m = load_model(runtime_or_default(rt), static_cast<const std::byte*>(data), size);
+    const LoadOptions o = opts ? *reinterpret_cast<const LoadOptions*>(opts) : LoadOptions{};
+    Ref<Model> m = load_model(runtime_or_default(rt), static_cast<const std::byte*>(data), size, o);
     *out = c_handle(m.release());
   });
 }
+
+int seqc_model_load_file(seqc_runtime* rt, const char* path, seqc_model** out) {
+  return seqc_model_load_file_with(rt, path, nullptr, out);
+}
+
+int seqc_model_load_buffer(seqc_runtime* rt, const void* data, size_t size, seqc_model** out) {
+  return seqc_model_load_buffer_with(rt, data, size, nullptr, out);
+}
+
+int32_t seqc_model_weight_dtype(const seqc_model* m) { return m ? int32_t(cpp(m)->weight_dtype) : -1; }
 
 int seqc_convert(const char* src_path, const char* dst_path) {
   return guarded([&] {

@@ -70,18 +70,25 @@ class ManyGuard {
   size_t held_ = 0;
 };
 
+// The streams of a *_many call: non-NULL, all of one model (returned).
+const Model& many_model(seqc_stream* const* streams, size_t n) {
+  require(streams, "streams");
+  auto* ss = reinterpret_cast<Stream* const*>(streams);
+  for (size_t i = 0; i < n; ++i)
+    if (!ss[i]) fail(Code::invalid_argument, "stream at index ", i, " is NULL");
+  const Model& m = *ss[0]->model();
+  for (size_t i = 1; i < n; ++i)
+    if (ss[i]->model().get() != &m)
+      fail(Code::mismatch, "stream at index ", i, " belongs to another model than stream 0");
+  return m;
+}
+
 int step_many(seqc_stream* const* streams, size_t n, GraphInput in, size_t in_len, float* out,
               size_t out_len) {
   return guarded([&] {
     if (n == 0) return;
-    require(streams, "streams");
+    const Model& m = many_model(streams, n);
     auto* ss = reinterpret_cast<Stream* const*>(streams);
-    for (size_t i = 0; i < n; ++i)
-      if (!ss[i]) fail(Code::invalid_argument, "stream at index ", i, " is NULL");
-    const Model& m = *ss[0]->model();
-    for (size_t i = 1; i < n; ++i)
-      if (ss[i]->model().get() != &m)
-        fail(Code::mismatch, "stream at index ", i, " belongs to another model than stream 0");
     if (in.tokens) {
       need_tokens(m);
       check_tokens(m, in.tokens, n);
@@ -240,6 +247,21 @@ int seqc_stream_generate(seqc_stream* s, const int32_t* tokens, size_t n_tokens,
     if (n_tokens == 0) fail(Code::invalid_argument, "generate needs at least one token");
     check_tokens(m, tokens, n_tokens);
     *out_token = st.generate(tokens, int64_t(n_tokens));
+  });
+}
+
+int seqc_stream_generate_many(seqc_stream* const* streams, size_t n_streams, const int32_t* tokens,
+                              int32_t* out_tokens) {
+  return guarded([&] {
+    if (n_streams == 0) return;
+    const Model& m = many_model(streams, n_streams);
+    if (m.input_kind != InputKind::tokens || !m.output_logits)
+      fail(Code::invalid_argument, "generation needs a model from tokens to logits");
+    require(out_tokens, "out_tokens");
+    check_tokens(m, require(tokens, "tokens"), n_streams);
+    auto* ss = reinterpret_cast<Stream* const*>(streams);
+    ManyGuard g(ss, n_streams);
+    Stream::generate_many(ss, n_streams, tokens, out_tokens);
   });
 }
 

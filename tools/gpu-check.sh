@@ -46,6 +46,10 @@ fi
 ninja -C "$BUILD" >"$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A5 "$OUT/build.log" | head -80; exit 1; }
 
 status=0
+step "device top-k against a host reference (tests/cuda/topk_check.cu)"
+nvcc -O2 -arch=sm_90 -std=c++20 -Isrc tests/cuda/topk_check.cu src/cuda/topk.cu -o "$BUILD/topk_check" &&
+  "$BUILD/topk_check" 2>&1 | tee "$OUT/topk.log" || status=1
+
 step "tests: cuda, conformance, core"
 meson test -C "$BUILD" --suite cuda --suite conformance --suite core --print-errorlogs \
   >"$OUT/tests.log" 2>&1 || status=1

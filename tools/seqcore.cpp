@@ -7,7 +7,7 @@
 //                          [--top-k K] [--top-p P] [--seed S] [--skip-special] [--no-stop]
 //   seqcore tokenize MODEL TEXT [--add-special] [--special-as-text] [--json]
 //   seqcore detokenize MODEL ID... [--skip-special]
-//   seqcore bench MODEL [--steps N] [--positions T] [--output all|last] [--batch B] [--json]
+//   seqcore bench MODEL [--steps N] [--positions T] [--output all|last] [--batch B] [--generate] [--json]
 //   seqcore convert SRC DST
 //   seqcore version
 // MODEL (and convert's SRC) is a .safetensors file or a HuggingFace model
@@ -55,7 +55,7 @@ const char* kUsage =
     "                                      print the token ids of TEXT\n"
     "  detokenize MODEL ID... [--skip-special]\n"
     "                                      print the text of token ids\n"
-    "  bench MODEL [--steps N] [--positions T] [--output all|last] [--batch B] [--json]\n"
+    "  bench MODEL [--steps N] [--positions T] [--output all|last] [--batch B] [--generate] [--json]\n"
     "                                      step latency, forward throughput, bandwidth floor;\n"
     "                                      --batch B: step_many over B streams as well\n"
     "  convert SRC DST                     write a model, a PyTorch state dict or a\n"
@@ -64,7 +64,10 @@ const char* kUsage =
     "\n"
     "MODEL: a .safetensors file, or a HuggingFace Mamba / Mamba-2 directory\n"
     "options for every command: --threads N (default: one per core)\n"
-    "info, run, generate and bench: --device cpu|cuda|cuda:N (default cpu)\n";
+    "                                      --generate: steps sample a token (greedy) instead of\n"
+    "                                      returning logits (generate / generate_many)\n"
+    "info, run, generate and bench: --device cpu|cuda|cuda:N (default cpu),\n"
+    "  --dtype f32|bf16|f16 (weight matrices; default f32)\n";
 
 struct Usage : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -160,7 +163,17 @@ void open_model(Handles& h, const Args& a, const std::string& path) {
     throw Usage("--device is cpu, cuda or cuda:N, got '" + dev + "'");
   }
   check(seqc_runtime_create(kind, index, int32_t(a.integer("threads", 0)), &h.rt), "creating the runtime");
-  check(seqc_model_load_file(h.rt, path.c_str(), &h.model), ("loading " + path).c_str());
+  const std::string dt = a.str("dtype", "f32");
+  int32_t wdt = SEQC_DTYPE_F32;
+  if (dt == "bf16") wdt = SEQC_DTYPE_BF16;
+  else if (dt == "f16") wdt = SEQC_DTYPE_F16;
+  else if (dt != "f32") throw Usage("--dtype is f32, bf16 or f16, got '" + dt + "'");
+  seqc_load_options* opts = nullptr;
+  check(seqc_load_options_create(&opts), "creating load options");
+  const int rc_dt = seqc_load_options_set_weight_dtype(opts, wdt);
+  const int rc = rc_dt == SEQC_OK ? seqc_model_load_file_with(h.rt, path.c_str(), opts, &h.model) : rc_dt;
+  seqc_load_options_destroy(opts);
+  check(rc, ("loading " + path).c_str());
 }
 
 std::string describe(seqc_model* m) {
@@ -202,7 +215,7 @@ int cmd_list(int argc, char** argv) {
 }
 
 int cmd_info(int argc, char** argv) {
-  const Args a = parse(argc, argv, {"threads", "device"}, {"json"});
+  const Args a = parse(argc, argv, {"threads", "device", "dtype"}, {"json"});
   if (a.positional.size() != 1) throw Usage("info needs one MODEL");
   Handles h;
   open_model(h, a, a.positional[0]);
@@ -233,7 +246,7 @@ int cmd_info(int argc, char** argv) {
 }
 
 int cmd_run(int argc, char** argv) {
-  const Args a = parse(argc, argv, {"threads", "device", "in", "out", "chunk"}, {});
+  const Args a = parse(argc, argv, {"threads", "device", "dtype", "in", "out", "chunk"}, {});
   if (a.positional.size() != 1 || !a.flag("in") || !a.flag("out"))
     throw Usage("run needs MODEL --in X.npy --out Y.npy");
   const long long chunk = a.integer("chunk", 0);
@@ -354,7 +367,7 @@ class Utf8Out {
 };
 
 int cmd_generate(int argc, char** argv) {
-  const Args a = parse(argc, argv, {"threads", "device", "prompt", "tokens", "temperature", "top-k", "top-p", "seed"},
+  const Args a = parse(argc, argv, {"threads", "device", "dtype", "prompt", "tokens", "temperature", "top-k", "top-p", "seed"},
                        {"skip-special", "no-stop"});
   if (a.positional.size() != 1) throw Usage("generate needs one MODEL");
   const std::string prompt = a.str("prompt", "\n");
@@ -500,7 +513,8 @@ double step_read_bytes(seqc_model* m) {
 
 int cmd_bench(int argc, char** argv) {
   const Args a =
-      parse(argc, argv, {"threads", "device", "steps", "positions", "repeats", "output", "batch"}, {"json"});
+      parse(argc, argv, {"threads", "device", "dtype", "steps", "positions", "repeats", "output", "batch"},
+            {"json", "generate"});
   if (a.positional.size() != 1) throw Usage("bench needs one MODEL");
   const long long batch = a.integer("batch", 0);
   if (batch < 0 || batch > 65536) throw Usage("--batch is 0 (off) to 65536 streams");
@@ -516,6 +530,11 @@ int cmd_bench(int argc, char** argv) {
   const bool tokens = seqc_model_input_kind(m) == SEQC_INPUT_TOKENS;
   const int64_t din = seqc_model_input_width(m), dout = seqc_model_output_width(m);
   const int threads = seqc_runtime_threads(h.rt);
+  // --generate: steps feed a token and sample the next (greedy) instead of
+  // returning the logits: seqc_stream_generate / seqc_stream_generate_many.
+  const bool gen = a.flag("generate");
+  if (gen && !(tokens && seqc_model_output_is_logits(m)))
+    throw Usage("--generate needs a model from tokens to logits");
 
   std::vector<float> frames(static_cast<size_t>(positions * (tokens ? 1 : din)));
   std::vector<int32_t> ids(static_cast<size_t>(positions));
@@ -531,7 +550,9 @@ int cmd_bench(int argc, char** argv) {
   seqc_stream* s = h.new_stream();
   auto one_step = [&](int64_t t) {
     const int64_t k = t % positions;
-    if (tokens) check(seqc_stream_step_token(s, ids[size_t(k)], out.data(), size_t(dout)), "step");
+    int32_t next = 0;
+    if (gen) check(seqc_stream_generate(s, &ids[size_t(k)], 1, &next), "generate");
+    else if (tokens) check(seqc_stream_step_token(s, ids[size_t(k)], out.data(), size_t(dout)), "step");
     else check(seqc_stream_step(s, frames.data() + k * din, size_t(din), out.data(), size_t(dout)), "step");
   };
   for (int64_t t = 0; t < std::min<long long>(200, steps); ++t) one_step(t);
@@ -551,7 +572,8 @@ int cmd_bench(int argc, char** argv) {
     for (long long i = 0; i < batch; ++i) many.push_back(h.new_stream());
     std::vector<int32_t> bids(static_cast<size_t>(batch));
     std::vector<float> bframes(static_cast<size_t>(batch * (tokens ? 1 : din)));
-    std::vector<float> bout(static_cast<size_t>(batch * dout));
+    std::vector<float> bout(gen ? 0 : static_cast<size_t>(batch * dout));
+    std::vector<int32_t> bnext(static_cast<size_t>(batch));
     const long long bsteps = std::max<long long>(20, steps / 4);
     std::vector<double> blat;
     for (long long t = 0; t < bsteps + 20; ++t) {
@@ -561,7 +583,9 @@ int cmd_bench(int argc, char** argv) {
         else std::copy_n(frames.data() + k * size_t(din), din, bframes.data() + i * din);
       }
       const auto t0 = std::chrono::steady_clock::now();
-      if (tokens)
+      if (gen)
+        check(seqc_stream_generate_many(many.data(), size_t(batch), bids.data(), bnext.data()), "generate_many");
+      else if (tokens)
         check(seqc_stream_step_many_tokens(many.data(), size_t(batch), bids.data(), bout.data(), bout.size()),
               "step_many");
       else
@@ -600,21 +624,23 @@ int cmd_bench(int argc, char** argv) {
         "\"floor_us\": %.3f, "
         "\"step_us_p50\": %.3f, \"step_us_p10\": %.3f, \"step_us_p90\": %.3f, \"forward_positions\": %lld, "
         "\"forward_s\": %.6f, \"forward_positions_per_s\": %.1f, \"batch\": %lld, \"batch_step_us_p50\": %.3f, "
-        "\"batch_positions_per_s\": %.1f}\n",
+        "\"batch_positions_per_s\": %.1f, \"generate\": %s}\n",
         threads, wbytes, sbytes, bw / 1e9, floor_us, p50, p10, p90, positions, best_fwd, double(positions) / best_fwd, batch, batch_p50,
-        batch > 0 ? double(batch) / batch_p50 * 1e6 : 0.0);
+        batch > 0 ? double(batch) / batch_p50 * 1e6 : 0.0, gen ? "true" : "false");
   } else {
     std::printf("threads                 %d\n", threads);
     std::printf("weights                 %.2f MiB (%.2f MiB read by a step)\n", wbytes / (1 << 20),
                 sbytes / (1 << 20));
     if (on_cpu) std::printf("read bandwidth          %.1f GB/s (measured, %d threads)\n", bw / 1e9, threads);
-    std::printf("step, batch 1           %.2f us median (p10 %.2f, p90 %.2f)\n", p50, p10, p90);
+    std::printf("%s, batch 1       %.2f us median (p10 %.2f, p90 %.2f)\n", gen ? "generate" : "step    ", p50, p10,
+                p90);
     if (on_cpu)
       std::printf("bandwidth floor         %.2f us  (step's weight bytes / bandwidth; step = %.2fx floor)\n",
                   floor_us, p50 / floor_us);
     std::printf("forward, %lld positions  %.0f positions/s\n", positions, double(positions) / best_fwd);
     if (batch > 0)
-      std::printf("step_many, %lld streams  %.2f us median per batched step, %.0f positions/s\n", batch, batch_p50,
+      std::printf("%s, %lld streams  %.2f us median per batched step, %.0f positions/s\n",
+                  gen ? "generate_many" : "step_many", batch, batch_p50,
                   double(batch) / batch_p50 * 1e6);
   }
   return 0;

@@ -275,6 +275,58 @@ SEQC_API int seqc_model_load_file(seqc_runtime *rt, const char *path,
 SEQC_API int seqc_model_load_buffer(seqc_runtime *rt, const void *data,
                                     size_t size, seqc_model **out);
 
+/**
+ * Options for loading a model: an opaque, single-owner object. Created with
+ * the defaults (weights as f32); set what differs, pass it to
+ * seqc_model_load_file_with / seqc_model_load_buffer_with, and destroy it
+ * (the model keeps no reference to it).
+ * @since 0.3
+ */
+typedef struct seqc_load_options seqc_load_options;
+
+/** Create load options with the defaults. @return SEQC_OK;
+ *  SEQC_ERR_INVALID_ARGUMENT (out NULL); SEQC_ERR_OUT_OF_MEMORY.
+ *  @thread any  @since 0.3 */
+SEQC_API int seqc_load_options_create(seqc_load_options **out);
+
+/** Free load options. NULL is a no-op. @since 0.3 */
+SEQC_API void seqc_load_options_destroy(seqc_load_options *o);
+
+/**
+ * The precision weight matrices (projections, recurrent weights, embedding
+ * tables, the LM head) are held in: SEQC_DTYPE_F32 (the default),
+ * SEQC_DTYPE_BF16 or SEQC_DTYPE_F16, whatever the file stores. Biases, norm
+ * weights, convolution taps and other small vectors stay f32, and so does the
+ * state. On a CUDA runtime the matrices are stored in that dtype (half the
+ * bytes a step reads) and multiplied with f32 accumulation; products of more
+ * than 8 rows (prefill, many streams) round their f32 inputs to the same
+ * dtype for the tensor cores. On the CPU the weights are rounded to the
+ * dtype and computed in f32 (the reference the GPU is checked against). The
+ * model's fingerprint is that of the stored weights, so snapshots move
+ * between precisions (docs/numerics.md).
+ * @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT (o NULL); SEQC_ERR_DTYPE (not
+ *         one of the three).
+ * @since 0.3
+ */
+SEQC_API int seqc_load_options_set_weight_dtype(seqc_load_options *o,
+                                                int32_t dtype);
+
+/** seqc_model_load_file with options; opts NULL means the defaults.
+ *  @since 0.3 */
+SEQC_API int seqc_model_load_file_with(seqc_runtime *rt, const char *path,
+                                       const seqc_load_options *opts,
+                                       seqc_model **out);
+
+/** seqc_model_load_buffer with options; opts NULL means the defaults.
+ *  @since 0.3 */
+SEQC_API int seqc_model_load_buffer_with(seqc_runtime *rt, const void *data,
+                                         size_t size,
+                                         const seqc_load_options *opts,
+                                         seqc_model **out);
+
+/** The seqc_dtype weight matrices are held in; -1 for NULL. @since 0.3 */
+SEQC_API int32_t seqc_model_weight_dtype(const seqc_model *m);
+
 /** Add a reference; returns m. NULL gives NULL. @thread any  @since 0.1 */
 SEQC_API seqc_model *seqc_model_ref(seqc_model *m);
 
@@ -635,6 +687,28 @@ SEQC_API int seqc_stream_sample(seqc_stream *s, const float *logits, size_t n,
  */
 SEQC_API int seqc_stream_generate(seqc_stream *s, const int32_t *tokens,
                                   size_t n_tokens, int32_t *out_token);
+
+/**
+ * Generation over many streams in one batched call: stream i is fed
+ * tokens[i] (one token: a prompt is fed with seqc_stream_generate or
+ * seqc_stream_forward_tokens first) and out_tokens[i] receives the next
+ * token, sampled with stream i's own settings and generator. The result for
+ * each stream is that of seqc_stream_generate(streams[i], &tokens[i], 1, ..)
+ * on the same backend. On a CUDA runtime the logits stay on the device: only
+ * the candidates sampling can pick (the top_k largest, one for greedy) come
+ * back, unless a stream keeps more than 64 candidates (top_k 0 or > 64 with
+ * temperature > 0), whose full logits then do.
+ * @param streams     n_streams distinct streams of one token-to-logits model.
+ * @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT (NULL, repeated stream, not a
+ *         token-to-logits model, token out of range); SEQC_ERR_MISMATCH
+ *         (streams of different models); SEQC_ERR_BUSY. On failure no
+ *         stream changes and out_tokens is untouched.
+ * @since 0.3
+ */
+SEQC_API int seqc_stream_generate_many(seqc_stream *const *streams,
+                                       size_t n_streams,
+                                       const int32_t *tokens,
+                                       int32_t *out_tokens);
 
 /* ------------------------------------------------------------------------ */
 /* Snapshots, forks and state introspection                                  */

@@ -22,6 +22,21 @@ int Graph::take_slot() {
   return int(slot_used_.size() - 1);
 }
 
+bool Graph::can_fuse_add(int cur, int res, size_t group_start) const {
+  // cur: the group's input slot (pinned), res: its result. The add fuses when
+  // the op that made res is a block that can accumulate, cur is a slot (not
+  // the graph input) that block does not read, and no op of the group writes
+  // cur (a fused inner group starting the group would have).
+  if (cur < 0 || ops_.empty()) return false;
+  const Op& last = ops_.back();
+  if (last.kind != Op::run_block || last.out != res || last.in == cur) return false;
+  const Entry& e = blocks[size_t(last.index)];
+  if (!e.block || !e.block->accumulates() || e.info.consumes_tokens) return false;
+  for (size_t i = group_start; i < ops_.size(); ++i)
+    if (ops_[i].out == cur) return false;
+  return true;
+}
+
 int Graph::plan_seq(const std::vector<Node>& seq, int cur, int64_t& width) {
   if (seq.empty()) fail(Code::config, "graph: empty block sequence or residual group");
   for (const Node& node : seq) {
@@ -48,10 +63,21 @@ int Graph::plan_seq(const std::vector<Node>& seq, int cur, int64_t& width) {
         fail(Code::config, "a residual group cannot wrap the token input");
       if (cur >= 0) ++slot_pins_[size_t(cur)];
       int64_t inner_width = width;
+      const size_t group_start = ops_.size();
       const int res = plan_seq(node.children, cur, inner_width);
       if (inner_width != width)
         fail(Code::config, "a residual group maps width ", width, " to ", inner_width,
              "; its output must keep the width of its input");
+      if (can_fuse_add(cur, res, group_start)) {
+        // The group's last block adds its result into the group's input
+        // slot, which becomes the group's output; its own slot is freed.
+        Op& last = ops_.back();
+        last.out = cur;
+        last.accumulate = true;
+        if (slot_pins_[size_t(res)] == 0) slot_used_[size_t(res)] = 0;
+        --slot_pins_[size_t(cur)];
+        continue;
+      }
       ops_.push_back({Op::add, -1, cur, res, width, width});
       if (cur >= 0 && --slot_pins_[size_t(cur)] == 0) slot_used_[size_t(cur)] = 0;
       cur = res;
@@ -82,11 +108,18 @@ void Graph::plan(bool token_input, int64_t input_width, int64_t max_rows) {
   for (const Op& op : ops_) slot_width_ = std::max(slot_width_, op.out_w);
 }
 
-void Graph::size_workspace() {
+void Graph::size_workspace(bool on_cuda) {
   size_t scratch = 0;
   for (const Entry& e : blocks)
     scratch = std::max({scratch, e.block->scratch_bytes(max_rows_, 1),
                         e.block->scratch_bytes(1, max_rows_)});
+  if (on_cuda) {
+    // Held across the ops: the result rows' top-k candidates and the
+    // selection's scratch (TopK).
+    const size_t tk = size_t(max_rows_ * cuda::kSelectMax);
+    scratch += align_up(tk * sizeof(float)) + align_up(tk * sizeof(int32_t)) +
+               align_up(cuda::select_topk_scratch_bytes(max_rows_, out_width_, cuda::kSelectMax)) + 2 * kAlign;
+  }
   workspace_bytes_ = slot_used_.size() * align_up(size_t(max_rows_ * slot_width_) * sizeof(float)) +
                      scratch + kAlign;
 }
@@ -115,7 +148,9 @@ void Graph::run_ops(RunCtx& ctx, GraphInput in, size_t first, size_t last, int64
       const float* x = op.in >= 0 ? slots + size_t(op.in) * slot_stride + row0 * op.in_w
                                   : in.frames + row0 * op.in_w;
       StateRefs st{streams, e.state_offsets.data()};
+      ctx.accumulate = op.accumulate;
       e.block->run(ctx, x, y, B, T, st);
+      ctx.accumulate = false;
     }
     ctx.ws.release(mark);
   }
@@ -132,6 +167,11 @@ struct ChunkBody {
   std::byte* const* streams;
   float* slots;
   OutputMode mode;
+  // Device top-k of the result rows (CUDA), run inside the captured graph.
+  int topk = 0;
+  float* dvals = nullptr;
+  int32_t* dids = nullptr;
+  void* topk_scratch = nullptr;
 };
 
 }  // namespace
@@ -145,10 +185,17 @@ void Graph::run_body(void* p) {
     g.run_ops(*b.ctx, b.in, g.tail_start_, g.ops_.size(), 0, b.B, b.T, b.streams, b.slots);
   else if (b.mode == OutputMode::last)
     g.run_ops(*b.ctx, b.in, g.tail_start_, g.ops_.size(), rows - 1, 1, 1, b.streams, b.slots);
+  if (b.topk > 0) {
+    const size_t slot_stride = align_up(size_t(g.max_rows_ * g.slot_width_) * sizeof(float)) / sizeof(float);
+    const float* result = b.slots + size_t(g.final_slot_) * slot_stride;
+    const int64_t n_res = b.mode == OutputMode::all ? rows : 1;
+    if (b.mode == OutputMode::last) result += (rows - 1) * g.out_width_;
+    cuda::select_topk(*b.ctx->cu, result, n_res, g.out_width_, b.topk, b.dvals, b.dids, b.topk_scratch);
+  }
 }
 
 void Graph::run_chunk(RunCtx& ctx, GraphInput in, int64_t B, int64_t T, std::byte* const* streams,
-                      OutputMode mode, float* out) const {
+                      OutputMode mode, float* out, const TopK* topk) const {
   const int64_t rows = B * T;
   SEQC_CHECK(rows >= 1 && rows <= max_rows_);
   const size_t slot_stride = align_up(size_t(max_rows_ * slot_width_) * sizeof(float)) / sizeof(float);
@@ -182,8 +229,16 @@ void Graph::run_chunk(RunCtx& ctx, GraphInput in, int64_t B, int64_t T, std::byt
   else
     staged.frames = reinterpret_cast<const float*>(din);
   ChunkBody body{this, &ctx, staged, B, T, dstreams, slots, mode};
+  const int64_t n_res = mode == OutputMode::all ? rows : 1;
+  if (topk) {
+    SEQC_CHECK(mode != OutputMode::none && topk->k >= 1 && topk->k <= cuda::kSelectMax);
+    body.topk = topk->k;
+    body.dvals = ctx.ws.alloc<float>(size_t(n_res * topk->k));
+    body.dids = ctx.ws.alloc<int32_t>(size_t(n_res * topk->k));
+    body.topk_scratch = ctx.ws.alloc<std::byte>(cuda::select_topk_scratch_bytes(n_res, out_width_, topk->k));
+  }
   const void* host_in = in.tokens ? static_cast<const void*>(in.tokens) : static_cast<const void*>(in.frames);
-  const uint64_t key = (uint64_t(B) << 2) | uint64_t(mode);
+  const uint64_t key = (uint64_t(B) << 10) | (uint64_t(topk ? topk->k : 0) << 2) | uint64_t(mode);
   const bool replayed = T == 1 && cuda::run_graph(*ctx.cu, ctx.ws.graphs, key, mark, host_in, din, in_bytes, streams,
                                                   dstreams, size_t(B) * sizeof(std::byte*), &Graph::run_body, &body);
   if (!replayed) {
@@ -192,7 +247,10 @@ void Graph::run_chunk(RunCtx& ctx, GraphInput in, int64_t B, int64_t T, std::byt
     run_body(&body);
   }
   const float* result = slots + size_t(final_slot_) * slot_stride;
-  if (out_floats)
+  if (topk) {
+    cuda::download_async(*ctx.cu, topk->vals, body.dvals, size_t(n_res * topk->k) * sizeof(float));
+    cuda::download(*ctx.cu, topk->ids, body.dids, size_t(n_res * topk->k) * sizeof(int32_t));
+  } else if (out_floats)
     cuda::download(*ctx.cu, out, result + (mode == OutputMode::last ? (rows - 1) * out_width_ : 0),
                    out_floats * sizeof(float));
   else if (!replayed)

@@ -17,6 +17,16 @@ namespace seqc {
 
 enum class OutputMode : int { all = 0, last = 1, none = 2 };  // = seqc_output_mode
 
+// Device-side candidate selection instead of the output (CUDA only): the k
+// largest outputs of each result row, best first (ties by lower index), into
+// host arrays vals/ids [result rows, k]; slots past a row's non-NaN entries
+// get id -1. k <= kSelectMax (cuda_api.hpp).
+struct TopK {
+  int k = 1;
+  float* vals = nullptr;
+  int32_t* ids = nullptr;
+};
+
 struct GraphInput {
   const float* frames = nullptr;   // [rows, width], or
   const int32_t* tokens = nullptr; // [rows], already range-checked
@@ -45,9 +55,11 @@ class Graph {
 
   // Builds the op list and checks widths from the blocks' infos (before any
   // weight is read); throws Code::config. input_width is the frame width.
+  // Planned again once the blocks exist, a residual add is fused into the
+  // block that ends its group where that block accumulates() (CUDA).
   void plan(bool token_input, int64_t input_width, int64_t max_rows);
   // Sizes the workspace once the blocks exist.
-  void size_workspace();
+  void size_workspace(bool on_cuda);
 
   int64_t max_rows() const { return max_rows_; }
   int64_t output_width() const { return out_width_; }
@@ -57,8 +69,16 @@ class Graph {
   // Runs B streams x T positions (B*T <= max_rows), rows b*T + t. streams[b]
   // is stream b's state buffer. out receives all rows, the last row, or
   // nothing, per mode.
+  // With topk (CUDA, mode all or last), out is unused and the candidates of
+  // each result row are returned instead.
   void run_chunk(RunCtx& ctx, GraphInput in, int64_t B, int64_t T, std::byte* const* streams,
-                 OutputMode mode, float* out) const;
+                 OutputMode mode, float* out, const TopK* topk = nullptr) const;
+  // Residual adds fused into the block ending their group (describe).
+  size_t fused_adds() const {
+    size_t n = 0;
+    for (const Op& op : ops_) n += op.accumulate ? 1 : 0;
+    return n;
+  }
 
  private:
   struct Op {
@@ -67,8 +87,10 @@ class Graph {
     int in = -1;     // slot read (-1: the graph input)
     int out = -1;    // slot written (add: out += in)
     int64_t in_w = 0, out_w = 0;
+    bool accumulate = false;  // run_block: out += block(in) (a fused residual add)
   };
   int plan_seq(const std::vector<Node>& seq, int cur, int64_t& width);
+  bool can_fuse_add(int cur, int res, size_t group_start) const;
   int take_slot();
   void run_ops(RunCtx& ctx, GraphInput in, size_t first, size_t last, int64_t row0, int64_t B,
                int64_t T, std::byte* const* streams, float* slots) const;

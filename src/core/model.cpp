@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/sampler.hpp"
+#include "cuda/cuda_api.hpp"
 #include "core/status.hpp"
 #include "io/tokenizer.hpp"
 
@@ -29,7 +30,7 @@ void Model::finalize() {
     }
   }
   state_bytes = offset;
-  graph.size_workspace();
+  graph.size_workspace(runtime->device_impl().kind() == DeviceKind::cuda);
   output_width = graph.output_width();
   weight_bytes = 0;
   step_read_bytes = 0;
@@ -48,8 +49,11 @@ void Model::finalize() {
               : 0;
   workspaces.set_device(on_cuda ? &dev : nullptr);
   workspaces.set_size(graph.workspace_bytes() + staging + 4 * kAlign);
+  // Sampling candidates of a chunk (generate on CUDA): max_rows x kTopkMax.
+  const size_t cand = size_t(max_rows) * size_t(cuda::kSelectMax);
   host_workspaces.set_size(sampler_scratch_bytes(output_width) + align_up(size_t(output_width) * sizeof(float)) +
-                           align_up(size_t(max_rows) * sizeof(void*)) + 4 * kAlign);
+                           align_up(size_t(max_rows) * sizeof(void*)) + align_up(cand * sizeof(float)) +
+                           align_up(cand * sizeof(int32_t)) + 6 * kAlign);
 }
 
 const StateEntry* Model::find_state(std::string_view name) const {
@@ -97,9 +101,11 @@ std::string Model::describe() const {
       {"source", source},
       {"blocks", blocks},
       {"graph", json::parse(graph_json)},
+      {"fused_residual_adds", graph.fused_adds()},
       {"state", st},
       {"state_bytes", state_bytes},
       {"weight_bytes", weight_bytes},
+      {"weight_dtype", dtype_name(weight_dtype)},
       {"step_read_bytes", step_read_bytes},
       {"fingerprint", fingerprint_hex()},
       {"runtime", {{"device", runtime->device_impl().name()}, {"threads", runtime->threads()}}},

@@ -49,6 +49,7 @@ class Model : public RefCounted {
   std::vector<StateEntry> states;
   size_t state_bytes = 0;
   size_t weight_bytes = 0;
+  DType weight_dtype = DType::f32;  // precision of the weight matrices (LoadOptions)
   size_t step_read_bytes = 0;  // weight bytes a batch-1 step reads (the floor)
   Fingerprint fingerprint{};
   // Scratch of graph execution, in the runtime device's memory.

@@ -44,20 +44,34 @@ struct BlockInfo {
 
 // The f32 weights of one block, by relative name, validated against
 // BlockInfo::weights (present, right shape) before create() runs.
+//
+// Weight matrices (what a GEMM or GEMV multiplies by, and embedding tables)
+// are read with get_matrix(): their values rounded to matrix_dtype(), the
+// precision the model was loaded with (seqc_load_options_set_weight_dtype).
+// A CUDA block stores them in that dtype; a CPU block computes with the
+// rounded values in f32. Everything else (biases, norms, conv taps, A, D)
+// keeps f32 through get().
 class WeightSource {
  public:
   virtual ~WeightSource() = default;
   virtual const float* get(std::string_view name) const = 0;
+  virtual const float* get_matrix(std::string_view name) const { return get(name); }
+  virtual DType matrix_dtype() const { return DType::f32; }
 };
 
 // Per call: the runtime's pool and a scratch arena that is released when the
 // block returns. On a CUDA runtime `cu` is the runtime's CUDA context and the
 // arena is device memory (the block contract is in src/cuda/cuda_common.cuh);
 // on the CPU `cu` is null.
+//
+// accumulate: the block adds its result to y (y += f(x)) instead of writing
+// it. Only set for blocks whose accumulates() is true (the graph then fuses
+// a residual add into the block that ends the residual group).
 struct RunCtx {
   ThreadPool& pool;
   Workspace& ws;
   const cuda::Ctx* cu = nullptr;
+  bool accumulate = false;
 };
 
 // A block's state in each of B streams: tensor j of stream b. On a CUDA
@@ -88,6 +102,8 @@ class Block {
   // Weight bytes one batch-1 step reads: the bandwidth floor of a step. All of
   // them for most blocks; one row for a lookup table.
   virtual size_t step_read_bytes() const { return weight_bytes(); }
+  // Whether run() honours RunCtx::accumulate.
+  virtual bool accumulates() const { return false; }
 };
 
 // A plugin's CUDA factory lives in its .cu file and exists only in a CUDA

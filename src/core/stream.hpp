@@ -40,6 +40,9 @@ class Stream {
   static void step_many(Stream* const* streams, size_t n, GraphInput in, float* out);
   // forward(tokens) then sample from the last output.
   int32_t generate(const int32_t* tokens, int64_t n);
+  // Feeds tokens[i] to streams[i] and samples each stream's next token into
+  // out[i], in batched passes (distinct streams of one token-to-logits model).
+  static void generate_many(Stream* const* streams, size_t n, const int32_t* tokens, int32_t* out);
   int32_t sample(const float* logits);
 
   SamplingParams sampling;
@@ -53,6 +56,9 @@ class Stream {
   void release() noexcept { busy_.store(false, std::memory_order_release); }
 
  private:
+  // Samples from a row's device-selected candidates (Graph TopK).
+  int32_t sample_candidates(const float* vals, const int32_t* ids, int k, Workspace& hws);
+
   Ref<Model> model_;
   DeviceBuffer state_;
   std::atomic<bool> busy_{false};

@@ -21,6 +21,15 @@ void add(const Ctx& c, float* y, const float* x, int64_t n);  // y += x
 void upload_async(const Ctx& c, void* dst, const void* host, size_t bytes);
 // Copies to host memory and waits for the stream.
 void download(const Ctx& c, void* host, const void* src, size_t bytes);
+// Enqueues a copy to host memory (complete after the next download()).
+void download_async(const Ctx& c, void* host, const void* src, size_t bytes);
+
+// Device top-k of rows of floats (src/cuda/topk.cuh), for sampling: k <=
+// kSelectMax; vals/ids and scratch are device memory.
+inline constexpr int kSelectMax = 64;
+size_t select_topk_scratch_bytes(int64_t rows, int64_t n, int k);
+void select_topk(const Ctx& c, const float* x, int64_t rows, int64_t n, int k, float* vals, int32_t* ids,
+                 void* scratch);
 
 // Loading a model: make the runtime's device current for the weight uploads
 // of the calling thread, then wait for them once the blocks exist.

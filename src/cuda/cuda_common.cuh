@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "core/dtype.hpp"
 #include "core/plugin.hpp"
 #include "core/status.hpp"
 #include "core/workspace.hpp"
@@ -68,6 +69,53 @@ class DeviceArray {
   size_t n_ = 0;
 };
 
+// A weight matrix W[N, K] (PyTorch nn.Linear layout, row-major) on the
+// device, held in f32, bf16 or f16 (the model's weight dtype). Products:
+//   * M <= kGemvRows rows (a step, a few streams): our GEMV kernel, reading
+//     the stored dtype, x in f32, f32 accumulation; bandwidth-bound.
+//   * more rows, f32: cuBLAS SGEMM (full FP32, no TF32).
+//   * more rows, bf16/f16: x rounded to the dtype in workspace scratch, then
+//     cuBLAS GemmEx on the tensor cores with f32 accumulation and output.
+// Move-only; upload is synchronous (load time).
+inline constexpr int64_t kGemvRows = 8;
+
+struct MatArgs {
+  bool accumulate = false;      // y += x W^T instead of y =
+  const float* bias = nullptr;  // [N], added to each row (device)
+  int64_t k0 = 0;               // use the columns [k0, k0 + kn) of W
+  int64_t kn = -1;              // -1: all K - k0
+};
+
+class Matrix {
+ public:
+  Matrix() = default;
+  // host: N x K floats, already rounded to dt by WeightSource::get_matrix.
+  static Matrix upload(const float* host, int64_t N, int64_t K, DType dt);
+  Matrix(Matrix&& o) noexcept { *this = std::move(o); }
+  Matrix& operator=(Matrix&& o) noexcept;
+  Matrix(const Matrix&) = delete;
+  Matrix& operator=(const Matrix&) = delete;
+  ~Matrix();
+
+  // y[M, N] (=|+=) x[M, kn] W[:, k0:k0+kn]^T (+ bias); x and y row-major f32
+  // with leading dimensions ldx, ldy; scratch from rc.ws.
+  void apply(RunCtx& rc, int64_t M, const float* x, int64_t ldx, float* y, int64_t ldy,
+             const MatArgs& a = {}) const;
+  // Workspace apply needs for M rows.
+  size_t scratch_bytes(int64_t M) const;
+  size_t bytes() const { return size_t(N_ * K_) * dtype_size(dt_); }
+  int64_t N() const { return N_; }
+  int64_t K() const { return K_; }
+  DType dtype() const { return dt_; }
+  const void* data() const { return p_; }
+  bool empty() const { return p_ == nullptr; }
+
+ private:
+  void* p_ = nullptr;
+  int64_t N_ = 0, K_ = 0;
+  DType dt_ = DType::f32;
+};
+
 // y[M, N] = x[M, K] * W^T + beta * y, all row-major: x with leading dimension
 // ldx, W[N, K] in PyTorch nn.Linear layout with leading dimension ldw, y with
 // ldy. Full FP32 (no TF32), on ctx.stream.
@@ -82,6 +130,12 @@ void add_bias(const Ctx& c, float* y, const float* bias, int64_t rows, int64_t n
 // state rows of all B streams, gathered into one [L, B, W] buffer.
 void gather_state_rows(const Ctx& c, std::byte* const* streams, size_t off, float* out, int64_t L, int64_t B,
                        int64_t W);
+
+// Half-precision GEMM for Matrix: y[M, N] = xh[M, K] W[N, K]^T + beta y with
+// xh and W in dt (bf16 or f16), f32 accumulation and output, on the tensor
+// cores.
+void gemm_nt_half(const Ctx& c, DType dt, int64_t M, int64_t N, int64_t K, const void* xh, int64_t ldx,
+                  const void* W, int64_t ldw, float* y, int64_t ldy, float beta);
 
 // Grid size for n work items at `threads` per block (at least 1).
 inline unsigned grid_for(int64_t n, int threads) {

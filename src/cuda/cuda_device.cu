@@ -14,6 +14,7 @@
 #include "core/runtime.hpp"
 #include "cuda/cuda_api.hpp"
 #include "cuda/cuda_common.cuh"
+#include "cuda/topk.cuh"
 
 namespace seqc::cuda {
 
@@ -52,6 +53,9 @@ struct Blas {
   decltype(&cublasSgemm_v2) sgemm = nullptr;
   decltype(&cublasSgemv_v2) sgemv = nullptr;
   decltype(&cublasSgeam) sgeam = nullptr;
+  cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
+                            const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
+                            cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
 };
 
 const Blas& blas() {
@@ -76,6 +80,7 @@ const Blas& blas() {
     sym(x.sgemm, "cublasSgemm_v2");
     sym(x.sgemv, "cublasSgemv_v2");
     sym(x.sgeam, "cublasSgeam");
+    sym(x.gemm_ex, "cublasGemmEx");
     return x;
   }();
   if (!b.error.empty()) fail(Code::unsupported, "the CUDA backend needs cuBLAS: ", b.error);
@@ -246,6 +251,23 @@ void upload_async(const Ctx& c, void* dst, const void* host, size_t bytes) {
 void download(const Ctx& c, void* host, const void* src, size_t bytes) {
   if (bytes) check(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, c.stream), "copy from the device");
   check(cudaStreamSynchronize(c.stream), "waiting for the device");
+}
+
+void download_async(const Ctx& c, void* host, const void* src, size_t bytes) {
+  if (bytes) check(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, c.stream), "copy from the device");
+}
+
+static_assert(kSelectMax == kTopkMax);
+
+size_t select_topk_scratch_bytes(int64_t rows, int64_t n, int k) { return row_topk_scratch_bytes(rows, n, k); }
+
+void select_topk(const Ctx& c, const float* x, int64_t rows, int64_t n, int k, float* vals, int32_t* ids,
+                 void* scratch) {
+  try {
+    row_topk(c.stream, x, rows, n, n, k, vals, ids, scratch);
+  } catch (const std::runtime_error& e) {
+    fail(Code::internal, "top-k selection: ", e.what());
+  }
 }
 
 void make_current(const Ctx& c) { use(c.device); }
@@ -435,6 +457,21 @@ void gemm_nt(const Ctx& c, int64_t M, int64_t N, int64_t K, const float* x, int6
   check(blas().sgemm(c.blas, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(M), int(K), &alpha, W, int(ldw), x, int(ldx),
                     &beta, y, int(ldy)),
         "cublasSgemm");
+}
+
+void gemm_nt_half(const Ctx& c, DType dt, int64_t M, int64_t N, int64_t K, const void* xh, int64_t ldx,
+                  const void* W, int64_t ldw, float* y, int64_t ldy, float beta) {
+  if (M <= 0 || N <= 0) return;
+  SEQC_CHECK(K > 0 && (dt == DType::bf16 || dt == DType::f16));
+  const cudaDataType t = dt == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F;
+  const float alpha = 1.0f;
+  // The handle keeps pedantic math for the FP32 products; pedantic mode may
+  // keep half inputs off the tensor cores, so this product uses the default.
+  check(blas().set_math_mode(c.blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+  const cublasStatus_t st = blas().gemm_ex(c.blas, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(M), int(K), &alpha, W, t, int(ldw), xh, t,
+                       int(ldx), &beta, y, CUDA_R_32F, int(ldy), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  check(blas().set_math_mode(c.blas, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");
+  check(st, "cublasGemmEx");
 }
 
 }  // namespace seqc::cuda

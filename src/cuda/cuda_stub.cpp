@@ -13,6 +13,11 @@ std::unique_ptr<Device> make_device(int) {
 void add(const Ctx&, float*, const float*, int64_t) { fail(Code::unsupported, "no CUDA backend"); }
 void upload_async(const Ctx&, void*, const void*, size_t) { fail(Code::unsupported, "no CUDA backend"); }
 void download(const Ctx&, void*, const void*, size_t) { fail(Code::unsupported, "no CUDA backend"); }
+void download_async(const Ctx&, void*, const void*, size_t) { fail(Code::unsupported, "no CUDA backend"); }
+size_t select_topk_scratch_bytes(int64_t, int64_t, int) { return 0; }
+void select_topk(const Ctx&, const float*, int64_t, int64_t, int, float*, int32_t*, void*) {
+  fail(Code::unsupported, "no CUDA backend");
+}
 std::unique_lock<std::mutex> submit_lock(const Ctx&) { return {}; }
 void make_current(const Ctx&) {}
 void finish_load(const Ctx&) {}

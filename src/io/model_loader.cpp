@@ -74,7 +74,8 @@ int64_t positive_size(const json& obj, const char* key, const char* where) {
 // alignment needs it. files maps each weight name to its stored tensor.
 class FileWeights final : public WeightSource {
  public:
-  FileWeights(const TensorSet& ts, const std::map<std::string, std::string>& files) : ts_(ts), files_(files) {}
+  FileWeights(const TensorSet& ts, const std::map<std::string, std::string>& files, DType matrix_dtype)
+      : ts_(ts), files_(files), matrix_dtype_(matrix_dtype) {}
   const float* get(std::string_view name) const override {
     auto it = files_.find(std::string(name));
     SEQC_CHECK(it != files_.end(), "weight '", name, "' was declared");
@@ -86,10 +87,22 @@ class FileWeights final : public WeightSource {
     convert_to_f32(t->dtype, t->data, buf.data(), buf.size());
     return buf.data();
   }
+  const float* get_matrix(std::string_view name) const override {
+    const float* src = get(name);
+    if (matrix_dtype_ == DType::f32) return src;
+    const StTensor* t = ts_.find(files_.at(std::string(name)));
+    if (t->dtype == matrix_dtype_) return src;  // already exact in that dtype
+    auto& buf = converted_.emplace_back(size_t(t->numel()));
+    for (size_t i = 0; i < buf.size(); ++i)
+      buf[i] = matrix_dtype_ == DType::bf16 ? bf16_to_f32(f32_to_bf16(src[i])) : f16_to_f32(f32_to_f16(src[i]));
+    return buf.data();
+  }
+  DType matrix_dtype() const override { return matrix_dtype_; }
 
  private:
   const TensorSet& ts_;
   const std::map<std::string, std::string>& files_;
+  DType matrix_dtype_;
   mutable std::vector<std::vector<float>> converted_;
 };
 
@@ -257,10 +270,13 @@ void hash_tensor(XXH3_state_t* h, const std::string& name, const StTensor& t) {
 
 }  // namespace
 
-Ref<Model> build_model(Ref<Runtime> rt, const TensorSet& st, const GraphSource& src) {
+Ref<Model> build_model(Ref<Runtime> rt, const TensorSet& st, const GraphSource& src, const LoadOptions& opts) {
+  if (opts.weight_dtype != DType::f32 && opts.weight_dtype != DType::bf16 && opts.weight_dtype != DType::f16)
+    fail(Code::dtype, "weight dtype must be f32, bf16 or f16, got ", dtype_name(opts.weight_dtype));
   Ref<Model> model = Ref<Model>::adopt(new Model);
   Model& m = *model;
   m.runtime = std::move(rt);
+  m.weight_dtype = opts.weight_dtype;
   m.source = src.source;
   m.meta_json = src.meta_json;
   m.tokenizer_json = src.tokenizer_json;
@@ -340,10 +356,13 @@ Ref<Model> build_model(Ref<Runtime> rt, const TensorSet& st, const GraphSource& 
   if (cu) cuda::make_current(*cu);  // the factories upload to the current device
   for (size_t i = 0; i < m.graph.blocks.size(); ++i) {
     auto& e = m.graph.blocks[i];
-    FileWeights w(st, b.files[i]);
+    FileWeights w(st, b.files[i], opts.weight_dtype);
     e.block = (on_cpu ? e.plugin->create_cpu : e.plugin->create_cuda)(e.config, e.info, w);
   }
   if (cu) cuda::finish_load(*cu);
+  // Planned again now that the blocks exist: residual adds fuse into blocks
+  // that accumulate (Graph::plan).
+  m.graph.plan(m.input_kind == InputKind::tokens, m.input_width, m.max_rows);
   m.graph_json = g.dump();  // canonical: keys sorted, no spaces
   m.finalize();
   if (m.state_bytes > kMaxModelScratch || m.graph.workspace_bytes() > kMaxModelScratch)
@@ -418,22 +437,22 @@ GraphSource graph_source(const Safetensors& st) {
   return src;
 }
 
-Ref<Model> load_model(Ref<Runtime> rt, const std::byte* data, size_t size) {
+Ref<Model> load_model(Ref<Runtime> rt, const std::byte* data, size_t size, const LoadOptions& opts) {
   const Safetensors st = Safetensors::parse(data, size);
-  return build_model(std::move(rt), TensorSet(st), graph_source(st));
+  return build_model(std::move(rt), TensorSet(st), graph_source(st), opts);
 }
 
-Ref<Model> load_model_path(Ref<Runtime> rt, const std::string& path) {
+Ref<Model> load_model_path(Ref<Runtime> rt, const std::string& path, const LoadOptions& opts) {
   if (is_hf_model_path(path)) {
     const HfModelDir dir(path);
-    return build_model(std::move(rt), dir.tensors(), dir.source());
+    return build_model(std::move(rt), dir.tensors(), dir.source(), opts);
   }
   MappedFile file(path);
-  return load_model(std::move(rt), file.data(), file.size());
+  return load_model(std::move(rt), file.data(), file.size(), opts);
 }
 
 std::vector<std::byte> convert_to_native(const TensorSet& st, const GraphSource& src) {
-  Ref<Model> model = build_model(Runtime::default_cpu(), st, src);  // validates everything
+  Ref<Model> model = build_model(Runtime::default_cpu(), st, src, {});  // validates everything
   std::vector<StWriteTensor> out;
   for (const auto& e : model->graph.blocks) {
     auto pit = src.prefixes.find(e.name);

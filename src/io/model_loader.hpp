@@ -53,19 +53,25 @@ struct GraphSource {
   std::string source;                           // "native", "torch" or "huggingface"
 };
 
+// How a model is loaded (seqc_load_options).
+struct LoadOptions {
+  DType weight_dtype = DType::f32;  // precision of weight matrices: f32, bf16 or f16
+};
+
 // Reads the graph out of a parsed file: native metadata, or a PyTorch import.
 GraphSource graph_source(const Safetensors& st);
 
 // Builds a model from a graph source and its tensors (which need only live
 // for the call): every config value, weight name, shape and dtype is checked.
-Ref<Model> build_model(Ref<Runtime> rt, const TensorSet& tensors, const GraphSource& src);
+Ref<Model> build_model(Ref<Runtime> rt, const TensorSet& tensors, const GraphSource& src,
+                       const LoadOptions& opts = {});
 
 // Loads a model from bytes (which need only live for the call).
-Ref<Model> load_model(Ref<Runtime> rt, const std::byte* data, size_t size);
+Ref<Model> load_model(Ref<Runtime> rt, const std::byte* data, size_t size, const LoadOptions& opts = {});
 
 // Loads a model from a path: a native or PyTorch safetensors file, or a
 // HuggingFace model directory (or the config.json inside one).
-Ref<Model> load_model_path(Ref<Runtime> rt, const std::string& path);
+Ref<Model> load_model_path(Ref<Runtime> rt, const std::string& path, const LoadOptions& opts = {});
 
 // Re-writes a loadable model as a canonical native file: tensors renamed to
 // "<block>.<weight>" (tied weights stored once), stored dtypes and bytes

@@ -807,6 +807,134 @@ static void test_frames_model(void) {
   seqc_model_unref(lm);
 }
 
+/* Load options (weight dtype) and batched generation. */
+static void test_load_options_and_generate_many(void) {
+  enum { V = 11, NS = 4, STEPS = 25 };
+  size_t size;
+  unsigned char *bytes = make_lm(&size);
+  seqc_load_options *o = NULL;
+  seqc_model *m32 = NULL, *m16 = NULL, *bad = NULL;
+
+  EXPECT_RC(seqc_load_options_create(NULL), SEQC_ERR_INVALID_ARGUMENT);
+  EXPECT_RC(seqc_load_options_create(&o), SEQC_OK);
+  EXPECT_RC(seqc_load_options_set_weight_dtype(NULL, SEQC_DTYPE_BF16), SEQC_ERR_INVALID_ARGUMENT);
+  EXPECT_RC(seqc_load_options_set_weight_dtype(o, SEQC_DTYPE_I8), SEQC_ERR_DTYPE);
+  EXPECT_RC(seqc_load_options_set_weight_dtype(o, 99), SEQC_ERR_DTYPE);
+  EXPECT_RC(seqc_model_load_buffer_with(NULL, bytes, size, o, NULL), SEQC_ERR_INVALID_ARGUMENT);
+  EXPECT_RC(seqc_model_load_buffer_with(NULL, bytes, size, NULL, &m32), SEQC_OK); /* NULL: defaults */
+  EXPECT(seqc_model_weight_dtype(m32) == SEQC_DTYPE_F32);
+  EXPECT(seqc_model_weight_dtype(NULL) == -1);
+  EXPECT_RC(seqc_load_options_set_weight_dtype(o, SEQC_DTYPE_BF16), SEQC_OK);
+  EXPECT_RC(seqc_model_load_buffer_with(NULL, bytes, size - 1, o, &bad), SEQC_ERR_FORMAT);
+  EXPECT(bad == NULL);
+  EXPECT_RC(seqc_model_load_buffer_with(NULL, bytes, size, o, &m16), SEQC_OK);
+  seqc_load_options_destroy(o);
+  seqc_load_options_destroy(NULL);
+  EXPECT(seqc_model_weight_dtype(m16) == SEQC_DTYPE_BF16);
+  {
+    /* bf16 weights: close to f32, not equal; the fingerprint (of the stored
+     * weights) is shared, so snapshots move between the two. */
+    seqc_stream *a = NULL, *b = NULL;
+    float la[V], lb[V];
+    double diff = 0, mag = 0;
+    size_t n = 0, got = 0;
+    EXPECT_RC(seqc_stream_create(m32, &a), SEQC_OK);
+    EXPECT_RC(seqc_stream_create(m16, &b), SEQC_OK);
+    for (int t = 0; t < 5; ++t) {
+      EXPECT_RC(seqc_stream_step_token(a, t % V, la, V), SEQC_OK);
+      EXPECT_RC(seqc_stream_step_token(b, t % V, lb, V), SEQC_OK);
+    }
+    for (int i = 0; i < V; ++i) {
+      diff = fmax(diff, fabs((double)la[i] - lb[i]));
+      mag = fmax(mag, fabs((double)la[i]));
+    }
+    EXPECT(diff > 0 && diff < 0.02 * (mag + 1));
+    EXPECT_RC(seqc_stream_snapshot_size(a, &n), SEQC_OK);
+    {
+      void *snap = malloc(n);
+      EXPECT_RC(seqc_stream_snapshot(a, snap, n, &got), SEQC_OK);
+      EXPECT_RC(seqc_stream_restore(b, snap, got), SEQC_OK);
+      free(snap);
+    }
+    seqc_stream_destroy(a);
+    seqc_stream_destroy(b);
+  }
+
+  /* generate_many equals generate per stream: greedy, top-k, top-p and full
+   * sampling, each stream with its own seed. */
+  {
+    seqc_stream *many[NS], *solo[NS];
+    const float temp[NS] = {0.0f, 0.8f, 1.2f, 1.0f};
+    const int32_t topk[NS] = {0, 3, 0, 64};
+    const float topp[NS] = {1.0f, 1.0f, 0.9f, 0.7f};
+    int32_t tok_many[NS], tok_solo[NS], feed[NS];
+    const int32_t prompt[3] = {1, 4, 9};
+    int ok = 1;
+    for (int i = 0; i < NS; ++i) {
+      EXPECT_RC(seqc_stream_create(m32, &many[i]), SEQC_OK);
+      EXPECT_RC(seqc_stream_set_sampling(many[i], temp[i], topk[i], topp[i]), SEQC_OK);
+      EXPECT_RC(seqc_stream_set_seed(many[i], 100 + (uint64_t)i), SEQC_OK);
+      EXPECT_RC(seqc_stream_reset(many[i]), SEQC_OK);
+      EXPECT_RC(seqc_stream_generate(many[i], prompt, (size_t)(1 + i % 3), &feed[i]), SEQC_OK);
+      EXPECT_RC(seqc_stream_fork(many[i], &solo[i]), SEQC_OK);
+    }
+    for (int t = 0; t < STEPS; ++t) {
+      EXPECT_RC(seqc_stream_generate_many(many, NS, feed, tok_many), SEQC_OK);
+      for (int i = 0; i < NS; ++i) {
+        EXPECT_RC(seqc_stream_generate(solo[i], &feed[i], 1, &tok_solo[i]), SEQC_OK);
+        if (tok_many[i] != tok_solo[i] || tok_many[i] < 0 || tok_many[i] >= V) ok = 0;
+        feed[i] = tok_many[i];
+      }
+    }
+    EXPECT(ok);
+    EXPECT(seqc_stream_position(many[0]) == seqc_stream_position(solo[0]));
+
+    /* Failures change nothing. */
+    {
+      int32_t out[NS] = {-7, -7, -7, -7};
+      const int64_t pos = seqc_stream_position(many[1]);
+      seqc_stream *rep[2] = {many[1], many[1]};
+      int32_t bad_tok[NS] = {0, V, 0, 0};
+      EXPECT_RC(seqc_stream_generate_many(rep, 2, feed, out), SEQC_ERR_INVALID_ARGUMENT);
+      EXPECT_RC(seqc_stream_generate_many(many, NS, bad_tok, out), SEQC_ERR_INVALID_ARGUMENT);
+      EXPECT_RC(seqc_stream_generate_many(many, NS, NULL, out), SEQC_ERR_INVALID_ARGUMENT);
+      EXPECT_RC(seqc_stream_generate_many(many, NS, feed, NULL), SEQC_ERR_INVALID_ARGUMENT);
+      EXPECT_RC(seqc_stream_generate_many(NULL, NS, feed, out), SEQC_ERR_INVALID_ARGUMENT);
+      EXPECT_RC(seqc_stream_generate_many(many, 0, NULL, NULL), SEQC_OK);
+      EXPECT(out[0] == -7 && out[3] == -7);
+      EXPECT(seqc_stream_position(many[1]) == pos);
+    }
+    {
+      /* Streams of two models, and a model that does not output logits. */
+      seqc_stream *mixed[2] = {many[0], NULL};
+      int32_t out[2];
+      EXPECT_RC(seqc_stream_create(m16, &mixed[1]), SEQC_OK);
+      EXPECT_RC(seqc_stream_generate_many(mixed, 2, feed, out), SEQC_ERR_MISMATCH);
+      seqc_stream_destroy(mixed[1]);
+    }
+    for (int i = 0; i < NS; ++i) {
+      seqc_stream_destroy(many[i]);
+      seqc_stream_destroy(solo[i]);
+    }
+  }
+  {
+    size_t gsize;
+    unsigned char *gbytes = make_gru(&gsize);
+    seqc_model *g = NULL;
+    seqc_stream *gs = NULL;
+    int32_t in = 0, out = 0;
+    EXPECT_RC(seqc_model_load_buffer(NULL, gbytes, gsize, &g), SEQC_OK);
+    EXPECT_RC(seqc_stream_create(g, &gs), SEQC_OK);
+    EXPECT_RC(seqc_stream_generate_many(&gs, 1, &in, &out), SEQC_ERR_INVALID_ARGUMENT);
+    seqc_stream_destroy(gs);
+    seqc_model_unref(g);
+    free(gbytes);
+  }
+  seqc_model_unref(m32);
+  seqc_model_unref(m16);
+  free(bytes);
+}
+
 int main(void) {
   test_versions_and_status();
   test_runtime();
@@ -815,6 +943,7 @@ int main(void) {
   test_stream_lm();
   test_frames_model();
   test_tokenizer();
+  test_load_options_and_generate_many();
   printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed ? 1 : 0;
 }

@@ -238,6 +238,44 @@ Case make_case(const std::string& plugin, const std::string& config, uint64_t se
   return c;
 }
 
+// A pre-norm LM over a 50-token vocabulary: embedding, LSTM, GRU, Mamba and
+// an MLP in residual groups (the Mamba and MLP groups' adds are fused into
+// their last block on the GPU), a final norm and an LM head.
+std::vector<std::byte> lm_stack_bytes(std::mt19937_64& rng) {
+  const std::string graph = R"({"input":{"kind":"tokens","vocab":50},"output":{"kind":"logits"},"blocks":[
+    {"name":"embed","plugin":"layer/embedding","config":{"num_embeddings":50,"embedding_dim":24}},
+    {"residual":[{"name":"n1","plugin":"layer/rmsnorm","config":{"dim":24}},
+                 {"name":"lstm","plugin":"recurrent/lstm","config":{"input_size":24,"hidden_size":24,"num_layers":2}}]},
+    {"residual":[{"name":"n2","plugin":"layer/layernorm","config":{"dim":24}},
+                 {"name":"gru","plugin":"recurrent/gru","config":{"input_size":24,"hidden_size":24}}]},
+    {"residual":[{"name":"n3","plugin":"layer/rmsnorm","config":{"dim":24}},
+                 {"name":"mamba","plugin":"recurrent/mamba","config":{"d_model":24,"d_inner":48,"d_state":8}}]},
+    {"residual":[{"name":"n4","plugin":"layer/rmsnorm","config":{"dim":24,"weight_offset":1.0}},
+                 {"name":"up","plugin":"layer/linear","config":{"in_features":24,"out_features":48}},
+                 {"name":"act","plugin":"layer/activation","config":{"function":"gelu_tanh","dim":48}},
+                 {"name":"down","plugin":"layer/linear","config":{"in_features":48,"out_features":24,"bias":false}}]},
+    {"name":"norm","plugin":"layer/layernorm","config":{"dim":24,"bias":false}},
+    {"name":"head","plugin":"layer/linear","config":{"in_features":24,"out_features":50}}]})";
+  std::vector<NamedTensor> w;
+  auto add = [&](const char* name, const char* plugin, const char* cfg) {
+    auto t = random_weights(rng, name, plugin, cfg);
+    w.insert(w.end(), t.begin(), t.end());
+  };
+  add("embed", "layer/embedding", R"({"num_embeddings":50,"embedding_dim":24})");
+  add("n1", "layer/rmsnorm", R"({"dim":24})");
+  add("lstm", "recurrent/lstm", R"({"input_size":24,"hidden_size":24,"num_layers":2})");
+  add("n2", "layer/layernorm", R"({"dim":24})");
+  add("gru", "recurrent/gru", R"({"input_size":24,"hidden_size":24})");
+  add("n3", "layer/rmsnorm", R"({"dim":24})");
+  add("mamba", "recurrent/mamba", R"({"d_model":24,"d_inner":48,"d_state":8})");
+  add("n4", "layer/rmsnorm", R"({"dim":24})");
+  add("up", "layer/linear", R"({"in_features":24,"out_features":48})");
+  add("down", "layer/linear", R"({"in_features":48,"out_features":24,"bias":false})");
+  add("norm", "layer/layernorm", R"({"dim":24,"bias":false})");
+  add("head", "layer/linear", R"({"in_features":24,"out_features":50})");
+  return native_bytes(graph, w);
+}
+
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
@@ -309,40 +347,24 @@ TEST_CASE("cuda/every_plugin_against_the_cpu") {
 TEST_CASE("cuda/stack_with_residuals_and_tokens") {
   if (!have_gpu()) return;
   std::mt19937_64 rng(99);
-  const std::string graph = R"({"input":{"kind":"tokens","vocab":50},"output":{"kind":"logits"},"blocks":[
-    {"name":"embed","plugin":"layer/embedding","config":{"num_embeddings":50,"embedding_dim":24}},
-    {"residual":[{"name":"n1","plugin":"layer/rmsnorm","config":{"dim":24}},
-                 {"name":"lstm","plugin":"recurrent/lstm","config":{"input_size":24,"hidden_size":24,"num_layers":2}}]},
-    {"residual":[{"name":"n2","plugin":"layer/layernorm","config":{"dim":24}},
-                 {"name":"gru","plugin":"recurrent/gru","config":{"input_size":24,"hidden_size":24}}]},
-    {"residual":[{"name":"n3","plugin":"layer/rmsnorm","config":{"dim":24}},
-                 {"name":"mamba","plugin":"recurrent/mamba","config":{"d_model":24,"d_inner":48,"d_state":8}}]},
-    {"residual":[{"name":"n4","plugin":"layer/rmsnorm","config":{"dim":24,"weight_offset":1.0}},
-                 {"name":"up","plugin":"layer/linear","config":{"in_features":24,"out_features":48}},
-                 {"name":"act","plugin":"layer/activation","config":{"function":"gelu_tanh","dim":48}},
-                 {"name":"down","plugin":"layer/linear","config":{"in_features":48,"out_features":24,"bias":false}}]},
-    {"name":"norm","plugin":"layer/layernorm","config":{"dim":24,"bias":false}},
-    {"name":"head","plugin":"layer/linear","config":{"in_features":24,"out_features":50}}]})";
-  std::vector<NamedTensor> w;
-  auto add = [&](const char* name, const char* plugin, const char* cfg) {
-    auto t = random_weights(rng, name, plugin, cfg);
-    w.insert(w.end(), t.begin(), t.end());
-  };
-  add("embed", "layer/embedding", R"({"num_embeddings":50,"embedding_dim":24})");
-  add("n1", "layer/rmsnorm", R"({"dim":24})");
-  add("lstm", "recurrent/lstm", R"({"input_size":24,"hidden_size":24,"num_layers":2})");
-  add("n2", "layer/layernorm", R"({"dim":24})");
-  add("gru", "recurrent/gru", R"({"input_size":24,"hidden_size":24})");
-  add("n3", "layer/rmsnorm", R"({"dim":24})");
-  add("mamba", "recurrent/mamba", R"({"d_model":24,"d_inner":48,"d_state":8})");
-  add("n4", "layer/rmsnorm", R"({"dim":24})");
-  add("up", "layer/linear", R"({"in_features":24,"out_features":48})");
-  add("down", "layer/linear", R"({"in_features":48,"out_features":24,"bias":false})");
-  add("norm", "layer/layernorm", R"({"dim":24,"bias":false})");
-  add("head", "layer/linear", R"({"in_features":24,"out_features":50})");
-  const auto bytes = native_bytes(graph, w);
+  const auto bytes = lm_stack_bytes(rng);
   RuntimeHandle cpu(SEQC_DEVICE_CPU), gpu(SEQC_DEVICE_CUDA);
   ModelHandle mc(bytes, cpu.rt), mg(bytes, gpu.rt);
+  // The Mamba and MLP groups end in blocks that accumulate on the GPU: their
+  // residual adds are fused there; the CPU graph keeps its add ops.
+  {
+    size_t n = 0;
+    seqc_model_describe(mg.m, nullptr, 0, &n);
+    std::string d(n, '\0');
+    REQUIRE(seqc_model_describe(mg.m, d.data(), d.size(), &n) == SEQC_OK);
+    d.resize(n - 1);
+    CHECK(nlohmann::json::parse(d).at("fused_residual_adds").get<int>() == 2);
+    seqc_model_describe(mc.m, nullptr, 0, &n);
+    std::string dc(n, '\0');
+    REQUIRE(seqc_model_describe(mc.m, dc.data(), dc.size(), &n) == SEQC_OK);
+    dc.resize(n - 1);
+    CHECK(nlohmann::json::parse(dc).at("fused_residual_adds").get<int>() == 0);
+  }
 
   std::vector<int32_t> toks(size_t(std::max<int64_t>(40, kT * 14 / 3)));  // 700: more than one CUDA chunk
   for (auto& t : toks) t = int32_t(rng() % 50);
@@ -403,5 +425,160 @@ TEST_CASE("cuda/hf_mamba_goldens") {
     INFO("max abs error ", worst, " (logit scale ", scale, ")");
     CHECK(worst <= 2e-5 * std::max(1.0, scale));
     seqc_model_unref(m);
+  }
+}
+
+namespace {
+
+// Loads into h with the given weight dtype.
+void load_with_dtype(ModelHandle& h, const std::vector<std::byte>& bytes, seqc_runtime* rt, int32_t dtype) {
+  seqc_load_options* o = nullptr;
+  REQUIRE(seqc_load_options_create(&o) == SEQC_OK);
+  REQUIRE(seqc_load_options_set_weight_dtype(o, dtype) == SEQC_OK);
+  const int rc = seqc_model_load_buffer_with(rt, bytes.data(), bytes.size(), o, &h.m);
+  seqc_load_options_destroy(o);
+  REQUIRE_MESSAGE(rc == SEQC_OK, seqc_last_error());
+}
+
+}  // namespace
+
+// bf16 and f16 weight matrices: the GPU (matrices stored in the dtype) against
+// the CPU loaded with the same option (matrices rounded to the dtype,
+// computed in f32). Up to kGemvRows rows (steps, small step_many) the GPU
+// multiplies in f32 too: the CPU tolerance. Longer calls round the GEMM
+// inputs to the dtype for the tensor cores: a bound of 3e-2.
+TEST_CASE("cuda/weight_dtypes") {
+  if (!have_gpu()) return;
+  std::mt19937_64 rng(7);
+  const auto bytes = lm_stack_bytes(rng);
+  RuntimeHandle cpu(SEQC_DEVICE_CPU), gpu(SEQC_DEVICE_CUDA);
+  ModelHandle f32(bytes, gpu.rt);
+  std::vector<int32_t> toks(size_t(std::max<int64_t>(40, kT)));
+  for (auto& t : toks) t = int32_t(rng() % 50);
+  const size_t V = 50;
+  for (const int32_t dt : {SEQC_DTYPE_BF16, SEQC_DTYPE_F16}) {
+    CAPTURE(dt);
+    ModelHandle mc, mg;
+    load_with_dtype(mc, bytes, cpu.rt, dt);
+    load_with_dtype(mg, bytes, gpu.rt, dt);
+    CHECK(seqc_model_weight_dtype(mg.m) == dt);
+    // Matrices take half the bytes on the GPU (norms and biases stay f32).
+    CHECK(double(seqc_model_weight_bytes(mg.m)) < 0.6 * double(seqc_model_weight_bytes(f32.m)));
+    StreamHandle a(mc.m), b(mg.m), c(mg.m);
+    std::vector<float> steps(toks.size() * V), gsteps(toks.size() * V), all(toks.size() * V);
+    for (size_t t = 0; t < toks.size(); ++t) {
+      REQUIRE(seqc_stream_step_token(a.s, toks[t], steps.data() + t * V, V) == SEQC_OK);
+      REQUIRE(seqc_stream_step_token(b.s, toks[t], gsteps.data() + t * V, V) == SEQC_OK);
+    }
+    CHECK_CLOSE(gsteps, steps, "GPU steps vs CPU steps, same weight dtype");
+    REQUIRE(seqc_stream_forward_tokens(c.s, toks.data(), toks.size(), SEQC_OUTPUT_ALL, all.data(), all.size()) ==
+            SEQC_OK);
+    const double e = rel_err(all, steps);
+    INFO("forward with half GEMM inputs: worst relative error ", e);
+    CHECK(e <= 3e-2);
+    // The state after the forward is that of the steps, to the same bound;
+    // and a snapshot of the half-weight GPU stream restores on the CPU.
+    const auto snap = snapshot(c.s);
+    StreamHandle r(mc.m);
+    REQUIRE(seqc_stream_restore(r.s, snap.data(), snap.size()) == SEQC_OK);
+    CHECK(rel_err(read_state(r.s, mc.m), read_state(a.s, mc.m)) <= 3e-2);
+  }
+}
+
+// Batched generation on the GPU: the logits stay on the device and only the
+// sampler's candidates come back (one for greedy, top_k with top_k <= 64);
+// a stream that needs its whole row (top_k 0 with temperature) brings the
+// logits back. Every stream's tokens equal those of the same stream
+// generating alone, and the device candidates equal sampling from the
+// downloaded logits.
+TEST_CASE("cuda/generate_many_samples_on_the_device") {
+  if (!have_gpu()) return;
+  std::mt19937_64 rng(11);
+  const auto bytes = lm_stack_bytes(rng);
+  RuntimeHandle gpu(SEQC_DEVICE_CUDA);
+  ModelHandle mg(bytes, gpu.rt);
+  struct S {
+    float temp;
+    int32_t top_k;
+    float top_p;
+  };
+  const S settings[] = {{0.0f, 0, 1.0f}, {1.0f, 5, 1.0f}, {0.7f, 64, 0.9f}, {2.0f, 1, 1.0f}, {1.0f, 0, 1.0f},
+                        {1.5f, 40, 0.5f}};
+  for (const bool with_full_row : {false, true}) {
+    CAPTURE(with_full_row);
+    const size_t n = with_full_row ? 6 : 5;  // setting 4 needs the whole row
+    std::vector<seqc_stream*> many(n), solo(n);
+    std::vector<int32_t> feed(n), got(n);
+    for (size_t i = 0; i < n; ++i) {
+      const S& st = settings[i < 4 ? i : (with_full_row ? i : i + 1)];
+      REQUIRE(seqc_stream_create(mg.m, &many[i]) == SEQC_OK);
+      REQUIRE(seqc_stream_set_sampling(many[i], st.temp, st.top_k, st.top_p) == SEQC_OK);
+      REQUIRE(seqc_stream_set_seed(many[i], 1000 + i) == SEQC_OK);
+      REQUIRE(seqc_stream_reset(many[i]) == SEQC_OK);
+      const int32_t prompt[4] = {int32_t(i), 7, 3, 21};
+      REQUIRE(seqc_stream_generate(many[i], prompt, 1 + i % 4, &feed[i]) == SEQC_OK);
+      REQUIRE(seqc_stream_fork(many[i], &solo[i]) == SEQC_OK);
+    }
+    bool same = true;
+    for (int t = 0; t < 30; ++t) {
+      REQUIRE(seqc_stream_generate_many(many.data(), n, feed.data(), got.data()) == SEQC_OK);
+      for (size_t i = 0; i < n; ++i) {
+        int32_t one = -1;
+        REQUIRE(seqc_stream_generate(solo[i], &feed[i], 1, &one) == SEQC_OK);
+        same = same && one == got[i] && got[i] >= 0 && got[i] < 50;
+        feed[i] = got[i];
+      }
+    }
+    CHECK(same);
+    for (size_t i = 0; i < n; ++i) {
+      seqc_stream_destroy(many[i]);
+      seqc_stream_destroy(solo[i]);
+    }
+  }
+  // Device candidates vs the host sampler on the downloaded logits.
+  for (const S& st : settings) {
+    StreamHandle a(mg.m);
+    REQUIRE(seqc_stream_set_sampling(a.s, st.temp, st.top_k, st.top_p) == SEQC_OK);
+    REQUIRE(seqc_stream_set_seed(a.s, 5) == SEQC_OK);
+    REQUIRE(seqc_stream_reset(a.s) == SEQC_OK);
+    seqc_stream* b = nullptr;
+    REQUIRE(seqc_stream_fork(a.s, &b) == SEQC_OK);
+    int32_t ta = 3, tb = 3;
+    bool same = true;
+    std::vector<float> logits(50);
+    for (int t = 0; t < 40; ++t) {
+      REQUIRE(seqc_stream_generate(a.s, &ta, 1, &ta) == SEQC_OK);
+      REQUIRE(seqc_stream_step_token(b, tb, logits.data(), 50) == SEQC_OK);
+      REQUIRE(seqc_stream_sample(b, logits.data(), 50, &tb) == SEQC_OK);
+      same = same && ta == tb;
+    }
+    CHECK(same);
+    seqc_stream_destroy(b);
+  }
+}
+
+// Long single-stream calls of recurrent/mamba take the segmented scan (64
+// positions a segment, at least 4): forward over 320 and 256 + 64 positions
+// against the CPU's steps, outputs and state, within kTol.
+TEST_CASE("cuda/mamba_segmented_prefill") {
+  if (!have_gpu()) return;
+  for (const char* config : {R"({"d_model":32,"d_inner":64,"d_state":16,"d_conv":4})",
+                             R"({"d_model":24,"d_inner":40,"d_state":40,"d_conv":3,"bcdt_rms":true})"}) {
+    CAPTURE(config);
+    std::mt19937_64 rng(31);
+    Case c = make_case("recurrent/mamba", config, 31);
+    const int64_t T = 320;
+    c.input = random_floats(rng, size_t(T * c.in_width), 2.0f);
+    RuntimeHandle cpu(SEQC_DEVICE_CPU), gpu(SEQC_DEVICE_CUDA);
+    ModelHandle mc(c.bytes, cpu.rt), mg(c.bytes, gpu.rt);
+    StreamHandle ref(mc.m), one(mg.m), two(mg.m);
+    const auto want = run_steps(ref.s, c, 0, T);
+    CHECK_CLOSE(run_forward(one.s, c, 0, T), want, "one forward of 320 (5 segments)");
+    CHECK_CLOSE(read_state(one.s, mg.m), read_state(ref.s, mc.m), "state after it");
+    auto a = run_forward(two.s, c, 0, 256);
+    const auto b = run_forward(two.s, c, 256, T);
+    a.insert(a.end(), b.begin(), b.end());
+    CHECK_CLOSE(a, want, "forward 256 (4 segments) then 64 (the staged scan)");
+    CHECK_CLOSE(read_state(two.s, mg.m), read_state(ref.s, mc.m), "state after them");
   }
 }

@@ -26,7 +26,7 @@ BlockInfo info(const Config& c) {
 class Embedding final : public Block {
  public:
   Embedding(const BlockInfo& info, const WeightSource& w)
-      : dim_(info.out_width), table_(copy_floats(w.get("weight"), info.vocab * info.out_width)) {}
+      : dim_(info.out_width), table_(copy_floats(w.get_matrix("weight"), info.vocab * info.out_width)) {}
   void run(RunCtx&, const float*, float*, int64_t, int64_t, const StateRefs&) const override {
     fail(Code::internal, "layer/embedding consumes tokens");
   }

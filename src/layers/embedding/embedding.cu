@@ -1,5 +1,8 @@
 // layer/embedding on CUDA: token id -> row of the [num_embeddings,
 // embedding_dim] table, one thread block per output row.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include <cstdint>
 
 #include "cuda/cuda_common.cuh"
@@ -7,6 +10,9 @@
 namespace seqc {
 
 namespace {
+
+__device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
 
 // y[r, :] = table[ids[r], :]. Block r (grid-stride over rows) copies one row;
 // an id outside [0, vocab) (the contract says none comes) gives a zero row
@@ -32,12 +38,24 @@ __global__ void gather_rows(const float* __restrict__ table, const int32_t* __re
   }
 }
 
+// The same from a bf16 or f16 table (one element per thread step).
+template <typename HT>
+__global__ void gather_rows_half(const HT* __restrict__ table, const int32_t* __restrict__ ids, float* __restrict__ y,
+                                 int64_t rows, int64_t dim, int64_t vocab) {
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const int64_t id = ids[r];
+    const bool ok = id >= 0 && id < vocab;
+    const HT* src = table + (ok ? id : 0) * dim;
+    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[r * dim + i] = ok ? to_f(src[i]) : 0.0f;
+  }
+}
+
 class CudaEmbedding final : public Block {
  public:
   CudaEmbedding(const BlockInfo& info, const WeightSource& w)
       : vocab_(info.vocab),
         dim_(info.out_width),
-        table_(cuda::DeviceArray::upload(w.get("weight"), size_t(info.vocab * info.out_width))) {}
+        table_(cuda::Matrix::upload(w.get_matrix("weight"), info.vocab, info.out_width, w.matrix_dtype())) {}
 
   void run(RunCtx&, const float*, float*, int64_t, int64_t, const StateRefs&) const override {
     fail(Code::internal, "layer/embedding consumes tokens");
@@ -46,26 +64,33 @@ class CudaEmbedding final : public Block {
   void run_tokens(RunCtx& ctx, const int32_t* ids, float* y, int64_t rows) const override {
     if (rows <= 0) return;
     const cuda::Ctx& c = cuda::ctx_of(ctx);
+    const float* table = static_cast<const float*>(table_.data());
     const bool vec4 = dim_ % 4 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0 &&
-                      reinterpret_cast<uintptr_t>(table_.data()) % 16 == 0;
+                      reinterpret_cast<uintptr_t>(table) % 16 == 0;
     const int64_t per_row = vec4 ? dim_ / 4 : dim_;
     // Threads: enough for one pass over a row, 32 to 256.
     int threads = int(per_row < 256 ? (per_row + 31) / 32 * 32 : 256);
     if (threads < 32) threads = 32;
     const unsigned grid = unsigned(rows < 65535 ? rows : 65535);
-    if (vec4)
-      gather_rows<true><<<grid, threads, 0, c.stream>>>(table_.data(), ids, y, rows, dim_, vocab_);
+    if (table_.dtype() == DType::bf16)
+      gather_rows_half<<<grid, threads, 0, c.stream>>>(static_cast<const __nv_bfloat16*>(table_.data()), ids, y, rows,
+                                                       dim_, vocab_);
+    else if (table_.dtype() == DType::f16)
+      gather_rows_half<<<grid, threads, 0, c.stream>>>(static_cast<const __half*>(table_.data()), ids, y, rows, dim_,
+                                                       vocab_);
+    else if (vec4)
+      gather_rows<true><<<grid, threads, 0, c.stream>>>(table, ids, y, rows, dim_, vocab_);
     else
-      gather_rows<false><<<grid, threads, 0, c.stream>>>(table_.data(), ids, y, rows, dim_, vocab_);
+      gather_rows<false><<<grid, threads, 0, c.stream>>>(table, ids, y, rows, dim_, vocab_);
     cuda::check_launch("layer/embedding gather");
   }
 
   size_t weight_bytes() const override { return table_.bytes(); }
-  size_t step_read_bytes() const override { return size_t(dim_) * sizeof(float); }
+  size_t step_read_bytes() const override { return size_t(dim_) * dtype_size(table_.dtype()); }
 
  private:
   int64_t vocab_, dim_;
-  cuda::DeviceArray table_;
+  cuda::Matrix table_;
 };
 
 }  // namespace

@@ -27,7 +27,7 @@ class Linear final : public Block {
   Linear(const Config& c, const BlockInfo& info, const WeightSource& w)
       : in_(info.in_width),
         out_(info.out_width),
-        w_(PackedWeight::from_nk(w.get("weight"), out_, in_)),
+        w_(PackedWeight::from_nk(w.get_matrix("weight"), out_, in_)),
         bias_(c.b("bias") ? copy_floats(w.get("bias"), out_) : AlignedBuffer()) {}
 
   void run(RunCtx& ctx, const float* x, float* y, int64_t B, int64_t T, const StateRefs&) const override {

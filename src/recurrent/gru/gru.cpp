@@ -84,8 +84,8 @@ class Gru final : public Block {
       const std::string s = std::to_string(l);
       Layer ly;
       ly.in = l == 0 ? I_ : H_;
-      ly.wih = PackedWeight::from_nk(w.get("weight_ih_l" + s), 3 * H_, ly.in, perm.data());
-      ly.whh = PackedWeight::from_nk(w.get("weight_hh_l" + s), 3 * H_, H_, perm.data());
+      ly.wih = PackedWeight::from_nk(w.get_matrix("weight_ih_l" + s), 3 * H_, ly.in, perm.data());
+      ly.whh = PackedWeight::from_nk(w.get_matrix("weight_hh_l" + s), 3 * H_, H_, perm.data());
       if (c.b("bias")) {
         ly.bih = permuted(w.get("bias_ih_l" + s));
         ly.bhh = permuted(w.get("bias_hh_l" + s));

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <algorithm>
+
 #include "cuda/cuda_common.cuh"
 
 namespace seqc {
@@ -67,7 +69,8 @@ unsigned grid_capped(const cuda::Ctx& c, int64_t n) {
 
 struct Layer {
   int64_t in = 0;
-  cuda::DeviceArray wih, whh, bih, bhh;  // biases only with bias = true
+  cuda::Matrix wih, whh;
+  cuda::DeviceArray bih, bhh;  // only with bias = true
 };
 
 class CudaGru final : public Block {
@@ -78,8 +81,8 @@ class CudaGru final : public Block {
       const std::string s = std::to_string(l);
       Layer ly;
       ly.in = l == 0 ? I_ : H_;
-      ly.wih = cuda::DeviceArray::upload(w.get("weight_ih_l" + s), size_t(3 * H_ * ly.in));
-      ly.whh = cuda::DeviceArray::upload(w.get("weight_hh_l" + s), size_t(3 * H_ * H_));
+      ly.wih = cuda::Matrix::upload(w.get_matrix("weight_ih_l" + s), 3 * H_, ly.in, w.matrix_dtype());
+      ly.whh = cuda::Matrix::upload(w.get_matrix("weight_hh_l" + s), 3 * H_, H_, w.matrix_dtype());
       if (c.b("bias")) {
         ly.bih = cuda::DeviceArray::upload(w.get("bias_ih_l" + s), size_t(3 * H_));
         ly.bhh = cuda::DeviceArray::upload(w.get("bias_hh_l" + s), size_t(3 * H_));
@@ -90,8 +93,10 @@ class CudaGru final : public Block {
 
   size_t scratch_bytes(int64_t B, int64_t T) const override {
     const Sizes z = sizes(B, T);
+    size_t mat = 0;
+    for (const auto& l : layers_) mat = std::max({mat, l.wih.scratch_bytes(B * T), l.whh.scratch_bytes(B)});
     return align_up(z.Gi * 4) + align_up(z.Gh * 4) + align_up(z.seq0 * 4) + align_up(z.seq1 * 4) +
-           align_up(z.hg * 4);
+           align_up(z.hg * 4) + mat;
   }
 
   size_t weight_bytes() const override {
@@ -119,13 +124,13 @@ class CudaGru final : public Block {
       const Layer& ly = layers_[size_t(l)];
       float* out = l == L_ - 1 ? y : seq[l % 2];
       // Gi[rows, 3H] = in W_ih^T (b_ih is added by the cell kernel).
-      cuda::gemm_nt(c, rows, G3, ly.in, in, ly.in, ly.wih.data(), ly.in, Gi, G3);
+      ly.wih.apply(ctx, rows, in, ly.in, Gi, G3);
       for (int64_t t = 0; t < T; ++t) {
         // Previous h of the B streams: gathered state at t = 0, else out rows b * T + t - 1.
         const float* hp = t == 0 ? hg + l * B * H_ : out + (t - 1) * H_;
         const int64_t ldh = t == 0 ? H_ : T * H_;
         // Gh[B, 3H] = h_prev W_hh^T.
-        cuda::gemm_nt(c, B, G3, H_, hp, ldh, ly.whh.data(), H_, Gh, G3);
+        ly.whh.apply(ctx, B, hp, ldh, Gh, G3);
         gru_cell<<<grid_capped(c, B * H_), kThreads, 0, c.stream>>>(
             Gi, Gh, ly.bih.empty() ? nullptr : ly.bih.data(), ly.bhh.empty() ? nullptr : ly.bhh.data(), hp, ldh, B,
             T, t, H_, out, st.streams, off_h, l, t == T - 1);

@@ -86,15 +86,15 @@ class Lstm final : public Block {
       const std::string s = std::to_string(l);
       Layer ly;
       ly.in = l == 0 ? I_ : P_;
-      ly.wih = PackedWeight::from_nk(w.get("weight_ih_l" + s), 4 * H_, ly.in, perm.data());
-      ly.whh = PackedWeight::from_nk(w.get("weight_hh_l" + s), 4 * H_, P_, perm.data());
+      ly.wih = PackedWeight::from_nk(w.get_matrix("weight_ih_l" + s), 4 * H_, ly.in, perm.data());
+      ly.whh = PackedWeight::from_nk(w.get_matrix("weight_hh_l" + s), 4 * H_, P_, perm.data());
       if (c.b("bias")) {
         const float* bi = w.get("bias_ih_l" + s);
         const float* bh = w.get("bias_hh_l" + s);
         ly.bias = AlignedBuffer(size_t(4 * H_) * sizeof(float));
         for (int64_t n = 0; n < 4 * H_; ++n) ly.bias.as<float>()[n] = bi[perm[size_t(n)]] + bh[perm[size_t(n)]];
       }
-      if (proj_) ly.whr = PackedWeight::from_nk(w.get("weight_hr_l" + s), P_, H_);
+      if (proj_) ly.whr = PackedWeight::from_nk(w.get_matrix("weight_hr_l" + s), P_, H_);
       layers_.push_back(std::move(ly));
     }
   }

@@ -74,7 +74,8 @@ struct Layer {
   // [W_ih | W_hh] side by side: [4H, in + P]. W_ih is its first `in` columns
   // and W_hh the rest (leading dimension in + P), and a step multiplies
   // [x | h] by all of it in one GEMM.
-  cuda::DeviceArray wcat, whr, bias;  // whr only with a projection, bias only with biases
+  cuda::Matrix wcat, whr;  // whr only with a projection
+  cuda::DeviceArray bias;  // only with biases
 };
 
 // xh[b, :] = [x row b | h row b] for a step (T = 1).
@@ -97,15 +98,15 @@ class CudaLstm final : public Block {
       Layer ly;
       ly.in = l == 0 ? I_ : P_;
       {
-        const float* wi = w.get("weight_ih_l" + s);
-        const float* wh = w.get("weight_hh_l" + s);
+        const float* wi = w.get_matrix("weight_ih_l" + s);
+        const float* wh = w.get_matrix("weight_hh_l" + s);
         const int64_t K = ly.in + P_;
         std::vector<float> cat(size_t(4 * H_ * K));
         for (int64_t r = 0; r < 4 * H_; ++r) {
           std::copy_n(wi + r * ly.in, ly.in, cat.data() + r * K);
           std::copy_n(wh + r * P_, P_, cat.data() + r * K + ly.in);
         }
-        ly.wcat = cuda::DeviceArray::upload(cat.data(), cat.size());
+        ly.wcat = cuda::Matrix::upload(cat.data(), 4 * H_, K, w.matrix_dtype());
       }
       if (c.b("bias")) {
         // b_ih + b_hh, summed in float as the CPU block does.
@@ -115,15 +116,17 @@ class CudaLstm final : public Block {
         for (int64_t n = 0; n < 4 * H_; ++n) b[size_t(n)] = bi[n] + bh[n];
         ly.bias = cuda::DeviceArray::upload(b.data(), b.size());
       }
-      if (proj_) ly.whr = cuda::DeviceArray::upload(w.get("weight_hr_l" + s), size_t(P_ * H_));
+      if (proj_) ly.whr = cuda::Matrix::upload(w.get_matrix("weight_hr_l" + s), P_, H_, w.matrix_dtype());
       layers_.push_back(std::move(ly));
     }
   }
 
   size_t scratch_bytes(int64_t B, int64_t T) const override {
     const Sizes z = sizes(B, T);
+    size_t mat = 0;
+    for (const auto& l : layers_) mat = std::max({mat, l.wcat.scratch_bytes(B * T), l.whr.scratch_bytes(B)});
     return align_up(z.G * 4) + align_up(z.seq0 * 4) + align_up(z.seq1 * 4) + align_up(z.hg * 4) +
-           align_up(z.hfull * 4) + align_up(z.xh * 4);
+           align_up(z.hfull * 4) + align_up(z.xh * 4) + mat;
   }
 
   size_t weight_bytes() const override {
@@ -156,10 +159,10 @@ class CudaLstm final : public Block {
         // A step: G[B, 4H] = [x | h] [W_ih | W_hh]^T in one GEMM (GEMV at B = 1).
         lstm_concat<<<grid_capped(c, B * K), kThreads, 0, c.stream>>>(in, ly.in, hg + l * B * P_, P_, P_, B, xh);
         cuda::check_launch("recurrent/lstm concat");
-        cuda::gemm_nt(c, B, G4, K, xh, K, ly.wcat.data(), K, G, G4);
+        ly.wcat.apply(ctx, B, xh, K, G, G4);
       } else {
         // G[rows, 4H] = in W_ih^T (the bias is added by the cell kernel).
-        cuda::gemm_nt(c, rows, G4, ly.in, in, ly.in, ly.wcat.data(), K, G, G4);
+        ly.wcat.apply(ctx, rows, in, ly.in, G, G4, {false, nullptr, 0, ly.in});
       }
       for (int64_t t = 0; t < T; ++t) {
         if (T > 1) {
@@ -167,7 +170,7 @@ class CudaLstm final : public Block {
           const float* hp = t == 0 ? hg + l * B * P_ : out + (t - 1) * P_;
           const int64_t ldh = t == 0 ? P_ : T * P_;
           // G rows b * T + t += h_prev W_hh^T.
-          cuda::gemm_nt(c, B, G4, P_, hp, ldh, ly.wcat.data() + ly.in, K, G + t * G4, T * G4, 1.0f);
+          ly.wcat.apply(ctx, B, hp, ldh, G + t * G4, T * G4, {true, nullptr, ly.in, P_});
         }
         float* hout = proj_ ? hfull : out + t * P_;
         const int64_t ldo = proj_ ? H_ : T * P_;
@@ -177,7 +180,7 @@ class CudaLstm final : public Block {
             last && !proj_);
         cuda::check_launch("recurrent/lstm cell");
         // out rows b * T + t = (o * tanh(c')) W_hr^T.
-        if (proj_) cuda::gemm_nt(c, B, P_, H_, hfull, H_, ly.whr.data(), H_, out + t * P_, T * P_);
+        if (proj_) ly.whr.apply(ctx, B, hfull, H_, out + t * P_, T * P_);
       }
       if (proj_) {
         lstm_store_h<<<grid_capped(c, B * P_), kThreads, 0, c.stream>>>(out, B, T, P_, st.streams, off_h, l);

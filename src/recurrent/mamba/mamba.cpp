@@ -278,7 +278,7 @@ class Mamba final : public Block {
   Mamba(const Config& c, const BlockInfo&, const WeightSource& w)
       : Dm_(c.i("d_model")), Di_(c.i("d_inner")), N_(c.i("d_state")), K_(c.i("d_conv")), R_(dt_rank(c)),
         P_(R_ + 2 * N_), bcdt_(c.b("bcdt_rms")), eps_(float(c.f("rms_eps"))) {
-    const float* win = w.get("in_proj.weight");
+    const float* win = w.get_matrix("in_proj.weight");
     wx_ = PackedWeight::from_nk(win, Di_, Dm_);
     wz_ = PackedWeight::from_nk(win + Di_ * Dm_, Di_, Dm_);
     if (c.b("bias")) {
@@ -290,8 +290,8 @@ class Mamba final : public Block {
     conv_w_ = AlignedBuffer(size_t(K_ * Di_) * sizeof(float));
     conv::pack_conv_weight(w.get("conv1d.weight"), Di_, K_, conv_w_.as<float>());
     if (c.b("conv_bias")) conv_b_ = copy_floats(w.get("conv1d.bias"), Di_);
-    wxp_ = PackedWeight::from_nk(w.get("x_proj.weight"), P_, Di_);
-    wdt_ = PackedWeight::from_nk(w.get("dt_proj.weight"), Di_, R_);
+    wxp_ = PackedWeight::from_nk(w.get_matrix("x_proj.weight"), P_, Di_);
+    wdt_ = PackedWeight::from_nk(w.get_matrix("dt_proj.weight"), Di_, R_);
     dt_b_ = copy_floats(w.get("dt_proj.bias"), Di_);
     // A = -exp(A_log), stored transposed [N, Di].
     const float* alog = w.get("A_log");
@@ -301,7 +301,7 @@ class Mamba final : public Block {
     for (int64_t d = 0; d < Di_; ++d)
       for (int64_t n = 0; n < N_; ++n) AT_.as<float>()[n * Di_ + d] = -ea.as<float>()[d * N_ + n];
     D_ = copy_floats(w.get("D"), Di_);
-    wo_ = PackedWeight::from_nk(w.get("out_proj.weight"), Dm_, Di_);
+    wo_ = PackedWeight::from_nk(w.get_matrix("out_proj.weight"), Dm_, Di_);
   }
 
   size_t scratch_bytes(int64_t B, int64_t T) const override {

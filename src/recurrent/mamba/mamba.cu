@@ -21,7 +21,11 @@
 // A = -exp(A_log) is computed once at load with cpu::vexp (the CPU's bits).
 //
 // Launches per call: in_proj GEMM (+ bias), conv (1, or 2 for long calls),
-// x_proj GEMM, (bcdt_rms), dt_proj GEMM, scan, out_proj GEMM (+ bias).
+// x_proj GEMM, (bcdt_rms), dt_proj GEMM, scan, out_proj GEMM (+ bias). A
+// step (T = 1) with N <= 64 runs the scan with 16 lanes per (stream,
+// channel) and the states in registers (mamba_step_kernel); longer calls
+// stage chunks of positions through shared memory (mamba_scan_kernel), long
+// single-stream calls as segments side by side (segmented scan).
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -89,7 +93,23 @@ struct ScanArgs {
   std::byte* const* streams;
   size_t ssm_off;     // state ssm [Di, N]
   float* y;           // [rows, Di] gated output; may be dtr (a chunk's dtr is staged before its y is written)
+  // Segments of one stream (see the segmented scan below): when set, "stream"
+  // b's state is seg_states + b * Di * N instead of the stream's own.
+  float* seg_states;
+  float* dt_sum;            // pass 1: [B, Di] sum of dt over each segment
+  const float* carry_local;  // pass 3: the local end states of pass 1 ...
+  const float* carry_dt;     // ... and its dt sums: the initial states are carried in
 };
+
+// Pass 3 of the segmented scan: segment b's initial state n of channel d,
+// carried from the stream's state through the local end states of segments
+// 0 .. b-1: h = exp(A sum dt) h + local.
+__device__ __forceinline__ float carried_state(const ScanArgs& a, int64_t b, int64_t d, int n, float a_dn) {
+  float h = cuda::state_f32(a.streams, 0, a.ssm_off)[d * a.N + n];
+  for (int64_t j = 0; j < b; ++j)
+    h = fmaf(expf(a_dn * a.carry_dt[j * a.Di + d]), h, a.carry_local[(j * a.Di + d) * a.N + n]);
+  return h;
+}
 
 using cuda::tree_sum;  // src/cuda/cuda_common.cuh
 
@@ -141,15 +161,19 @@ __global__ void __launch_bounds__(kScanThreads) mamba_scan_kernel(ScanArgs a) {
   const float* Arow = a.A + (valid ? d * N : 0);
 
   for (int64_t b = blockIdx.y; b < a.B; b += gridDim.y) {
-    float* S = cuda::state_f32(a.streams, b, a.ssm_off) + (valid ? d * N : 0);
+    float* S = (a.seg_states ? a.seg_states + b * Di * N : cuda::state_f32(a.streams, b, a.ssm_off)) +
+               (valid ? d * N : 0);
     float hr[SPL > 0 ? SPL : 1], ar[SPL > 0 ? SPL : 1];
+    float dsum = 0.0f;  // pass 1: this channel's sum of dt
     if constexpr (SPL > 0) {
 #pragma unroll
       for (int k = 0; k < SPL; ++k) {
         const int n = lane + k * L;
-        hr[k] = valid && n < N ? S[n] : 0.0f;
         ar[k] = valid && n < N ? Arow[n] : 0.0f;
+        hr[k] = valid && n < N ? (a.carry_local ? carried_state(a, b, d, n, ar[k]) : S[n]) : 0.0f;
       }
+    } else if (a.carry_local && valid) {
+      for (int n = lane; n < N; n += L) S[n] = carried_state(a, b, d, n, Arow[n]);
     }
     // Issues the copies of chunk c into buffer c % 2 (one commit group per chunk).
     auto issue = [&](int64_t c) {
@@ -195,6 +219,8 @@ __global__ void __launch_bounds__(kScanThreads) mamba_scan_kernel(ScanArgs a) {
         }
       }
       __syncthreads();
+      if (a.dt_sum && lane == 0 && valid)
+        for (int tt = 0; tt < tc; ++tt) dsum += sdt[tt * cpb + cl];
       // The recurrence: only the states carry from one position to the next;
       // each lane's partial sum of h C goes to shared memory.
 #pragma unroll 2
@@ -249,8 +275,78 @@ __global__ void __launch_bounds__(kScanThreads) mamba_scan_kernel(ScanArgs a) {
         }
       }
     }
+    if (a.dt_sum && lane == 0 && valid) a.dt_sum[b * Di + d] = dsum;
   }
 }
+
+// ------------------------------------------------------------------ one position
+
+// A step (T = 1) of B streams: 16 lanes per (stream, channel), lane l owning
+// the states n = l + 16 k (k < SPL) in registers, so that the state loads and
+// stores of a warp are contiguous. No staging: a step reads each input once,
+// and the states are the bulk of the bytes. Each lane runs mamba.cpp's order
+// of operations per state; the 16 partial sums of h C are added by the same
+// pairwise tree as the staged scan (tree_sum<16>), by shuffles.
+template <int SPL>
+__global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
+  const int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 16;  // (stream, channel)
+  const int lane = threadIdx.x % 16;
+  const int64_t Di = a.Di;
+  const bool valid = i < a.B * Di;
+  const int64_t b = valid ? i / Di : 0, d = valid ? i - b * Di : 0;  // row b (T = 1)
+  const int N = int(a.N);
+  float acc = 0.0f, dt = 0.0f, xv = 0.0f;
+  if (valid) {
+    dt = cuda::softplusf_(__fadd_rn(a.dtr[b * Di + d], a.dtb[d]));
+    xv = a.xc[b * Di + d];
+    const float u = __fmul_rn(dt, xv);
+    const float* Bs = a.p + b * a.ldp + a.R;
+    const float* Cs = Bs + N;
+    const float* Ar = a.A + d * N;
+    float* S = cuda::state_f32(a.streams, b, a.ssm_off) + d * N;
+#pragma unroll
+    for (int k = 0; k < SPL; ++k) {
+      const int n = lane + 16 * k;
+      if (n < N) {
+        const float e = expf(__fmul_rn(dt, Ar[n]));
+        const float h = __fadd_rn(__fmul_rn(e, S[n]), __fmul_rn(u, Bs[n]));
+        S[n] = h;
+        acc = __fadd_rn(acc, __fmul_rn(h, Cs[n]));
+      }
+    }
+  }
+  // tree_sum<16> over the 16 lanes: l[j] += l[j + s] for s = 8, 4, 2, 1.
+#pragma unroll
+  for (int s = 8; s >= 1; s /= 2) acc = __fadd_rn(acc, __shfl_down_sync(0xffffffffu, acc, s, 16));
+  if (valid && lane == 0) {
+    const float g = cuda::siluf_(a.z[b * a.ldz + d]);
+    a.y[b * Di + d] = __fmul_rn(__fadd_rn(acc, __fmul_rn(a.D[d], xv)), g);
+  }
+}
+
+// ------------------------------------------------------------------ segmented scan
+
+// A long call of one stream (B = 1, T = S * Ts) is latency-bound on the
+// sequential scan: Di * N states give too few threads to fill the GPU. The
+// segmented scan runs the S segments side by side as if they were streams:
+//   1. each segment from a zero state (its y discarded), giving its local end
+//      state e_s, and sdt_s = sum over the segment of dt per channel;
+//   2. each segment again from its true initial state, writing y: segment
+//      s's block first carries h_0 = the stream's state through
+//      h_{j+1} = exp(A sdt_j) h_j + e_j for j < s (a segment's decays
+//      multiply to exp(A sum dt): a sum of dt, so the rounding differs from
+//      the product of the per-position exp); the last segment's end state
+//      becomes the stream's new state.
+
+// The last segment's end state becomes the stream's.
+__global__ void seg_store_kernel(const float* __restrict__ last, std::byte* const* streams, size_t ssm_off,
+                                 int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) cuda::state_f32(streams, 0, ssm_off)[i] = last[i];
+}
+
+constexpr int64_t kSegLen = 64;    // positions per segment
+constexpr int64_t kMinSegments = 4;
 
 // ------------------------------------------------------------------ the block
 
@@ -259,7 +355,8 @@ class CudaMamba final : public Block {
   CudaMamba(const Config& c, const BlockInfo&, const WeightSource& w)
       : Dm_(c.i("d_model")), Di_(c.i("d_inner")), N_(c.i("d_state")), K_(c.i("d_conv")), R_(dt_rank_of(c)),
         P_(R_ + 2 * N_), bcdt_(c.b("bcdt_rms")), eps_(float(c.f("rms_eps"))) {
-    win_ = cuda::DeviceArray::upload(w.get("in_proj.weight"), size_t(2 * Di_ * Dm_));
+    const DType wd = w.matrix_dtype();
+    win_ = cuda::Matrix::upload(w.get_matrix("in_proj.weight"), 2 * Di_, Dm_, wd);
     if (c.b("bias")) {
       bin_ = cuda::DeviceArray::upload(w.get("in_proj.bias"), size_t(2 * Di_));
       bout_ = cuda::DeviceArray::upload(w.get("out_proj.bias"), size_t(Dm_));
@@ -268,8 +365,8 @@ class CudaMamba final : public Block {
     conv::pack_conv_weight(w.get("conv1d.weight"), Di_, K_, packed.data());
     conv_w_ = cuda::DeviceArray::upload(packed.data(), packed.size());
     if (c.b("conv_bias")) conv_b_ = cuda::DeviceArray::upload(w.get("conv1d.bias"), size_t(Di_));
-    wxp_ = cuda::DeviceArray::upload(w.get("x_proj.weight"), size_t(P_ * Di_));
-    wdt_ = cuda::DeviceArray::upload(w.get("dt_proj.weight"), size_t(Di_ * R_));
+    wxp_ = cuda::Matrix::upload(w.get_matrix("x_proj.weight"), P_, Di_, wd);
+    wdt_ = cuda::Matrix::upload(w.get_matrix("dt_proj.weight"), Di_, R_, wd);
     dt_b_ = cuda::DeviceArray::upload(w.get("dt_proj.bias"), size_t(Di_));
     // A = -exp(A_log) [Di, N], with the CPU's exp.
     std::vector<float> A(size_t(Di_ * N_));
@@ -277,14 +374,19 @@ class CudaMamba final : public Block {
     for (auto& v : A) v = -v;
     A_ = cuda::DeviceArray::upload(A.data(), A.size());
     D_ = cuda::DeviceArray::upload(w.get("D"), size_t(Di_));
-    wout_ = cuda::DeviceArray::upload(w.get("out_proj.weight"), size_t(Dm_ * Di_));
+    wout_ = cuda::Matrix::upload(w.get_matrix("out_proj.weight"), Dm_, Di_, wd);
   }
 
   size_t scratch_bytes(int64_t B, int64_t T) const override {
     const size_t rows = size_t(B * T);
+    const int64_t r = B * T;
     return align_up(rows * size_t(2 * Di_) * 4) + 2 * align_up(rows * size_t(Di_) * 4) +
-           align_up(rows * size_t(P_) * 4);
+           align_up(rows * size_t(P_) * 4) +
+           std::max({win_.scratch_bytes(r), wxp_.scratch_bytes(r), wdt_.scratch_bytes(r), wout_.scratch_bytes(r),
+                     segmented(B, T) ? seg_scratch_bytes(T) : size_t(0)});
   }
+
+  bool accumulates() const override { return true; }
 
   size_t weight_bytes() const override {
     return win_.bytes() + bin_.bytes() + bout_.bytes() + conv_w_.bytes() + conv_b_.bytes() + wxp_.bytes() +
@@ -302,20 +404,21 @@ class CudaMamba final : public Block {
     const int conv_slot = K_ > 1 ? 0 : -1, ssm_slot = K_ > 1 ? 1 : 0;
 
     // (1) in_proj, conv + silu.
-    cuda::gemm_nt(cu, rows, 2 * Di, Dm_, x, Dm_, win_.data(), Dm_, xz, 2 * Di);
-    if (!bin_.empty()) cuda::add_bias(cu, xz, bin_.data(), rows, 2 * Di);
+    cuda::MatArgs in_args;
+    in_args.bias = bin_.empty() ? nullptr : bin_.data();
+    win_.apply(ctx, rows, x, Dm_, xz, 2 * Di, in_args);
     cuda::causal_conv(cu, xz, 2 * Di, xc, Di, B, T, Di, K_, conv_w_.data(), conv_b_.empty() ? nullptr : conv_b_.data(),
                       st.streams, conv_slot >= 0 ? st.offsets[conv_slot] : 0, conv::Act::silu);
 
     // (2) x_proj; bcdt_rms.
-    cuda::gemm_nt(cu, rows, P_, Di, xc, Di, wxp_.data(), Di, p, P_);
+    wxp_.apply(ctx, rows, xc, Di, p, P_);
     if (bcdt_) {
       bcdt_rms_kernel<<<unsigned(rows), 96, 0, cu.stream>>>(p, P_, R_, N_, eps_);
       cuda::check_launch("mamba bcdt_rms");
     }
 
     // (3) dt_proj, then the scan (dt bias, softplus, recurrence, D skip, gate).
-    cuda::gemm_nt(cu, rows, Di, R_, p, P_, wdt_.data(), R_, dt, Di);
+    wdt_.apply(ctx, rows, p, P_, dt, Di, {false, nullptr, 0, R_});
     ScanArgs a{};
     a.B = B;
     a.T = T;
@@ -334,11 +437,16 @@ class CudaMamba final : public Block {
     a.streams = st.streams;
     a.ssm_off = st.offsets[ssm_slot];
     a.y = dt;  // in place (see ScanArgs)
-    launch_scan(cu, a);
+    if (segmented(B, T))
+      segmented_scan(ctx, cu, a);
+    else
+      launch_scan(cu, a);
 
     // (4) out_proj.
-    cuda::gemm_nt(cu, rows, Dm_, Di, dt, Di, wout_.data(), Di, y, Dm_);
-    if (!bout_.empty()) cuda::add_bias(cu, y, bout_.data(), rows, Dm_);
+    cuda::MatArgs out_args;
+    out_args.bias = bout_.empty() ? nullptr : bout_.data();
+    out_args.accumulate = ctx.accumulate;  // a fused residual add
+    wout_.apply(ctx, rows, dt, Di, y, Dm_, out_args);
   }
 
  private:
@@ -355,7 +463,53 @@ class CudaMamba final : public Block {
     cuda::check_launch("mamba selective scan");
   }
 
+  // Whether a call of B streams x T positions takes the segmented scan.
+  static bool segmented(int64_t B, int64_t T) { return B == 1 && T % kSegLen == 0 && T / kSegLen >= kMinSegments; }
+
+  // Scratch of the segmented scan: local and final segment states, dt sums,
+  // the discarded y of pass 1.
+  size_t seg_scratch_bytes(int64_t T) const {
+    const int64_t S = T / kSegLen;
+    return 2 * align_up(size_t(S * Di_ * N_) * 4) + align_up(size_t(S * Di_) * 4) + align_up(size_t(T * Di_) * 4);
+  }
+
+  void segmented_scan(RunCtx& ctx, const cuda::Ctx& cu, ScanArgs a) const {
+    const int64_t T = a.T, S = T / kSegLen, Di = Di_, N = N_;
+    float* local = ctx.ws.alloc<float>(size_t(S * Di * N));
+    float* ends = ctx.ws.alloc<float>(size_t(S * Di * N));
+    float* sdt = ctx.ws.alloc<float>(size_t(S * Di));
+    float* ydrop = ctx.ws.alloc<float>(size_t(T * Di));
+    cuda::check(cudaMemsetAsync(local, 0, size_t(S * Di * N) * 4, cu.stream), "clearing segment states");
+    ScanArgs p = a;
+    p.B = S;
+    p.T = kSegLen;
+    p.seg_states = local;
+    p.dt_sum = sdt;
+    p.y = ydrop;  // pass 1 keeps dtr intact for pass 2
+    launch_scan(cu, p);
+    p.seg_states = ends;
+    p.dt_sum = nullptr;
+    p.carry_local = local;
+    p.carry_dt = sdt;
+    p.y = a.y;
+    launch_scan(cu, p);
+    seg_store_kernel<<<cuda::grid_for(Di * N, 128), 128, 0, cu.stream>>>(ends + (S - 1) * Di * N, a.streams, a.ssm_off,
+                                                                        Di * N);
+    cuda::check_launch("mamba segment store");
+  }
+
   void launch_scan(const cuda::Ctx& cu, const ScanArgs& a) const {
+    if (a.T == 1 && N_ <= 64) {
+      const unsigned grid = cuda::grid_for(a.B * Di_ * 16, 128);
+      if (N_ <= 16)
+        mamba_step_kernel<1><<<grid, 128, 0, cu.stream>>>(a);
+      else if (N_ <= 32)
+        mamba_step_kernel<2><<<grid, 128, 0, cu.stream>>>(a);
+      else
+        mamba_step_kernel<4><<<grid, 128, 0, cu.stream>>>(a);
+      cuda::check_launch("mamba step");
+      return;
+    }
     // 16 lanes per channel (twice the blocks) while the grid is small (one
     // stream): the scan is latency-bound there; 8 lanes once there are blocks
     // enough to fill the GPU many times (step_many), where fewer redundant
@@ -381,7 +535,8 @@ class CudaMamba final : public Block {
   int64_t Dm_, Di_, N_, K_, R_, P_;
   bool bcdt_;
   float eps_;
-  cuda::DeviceArray win_, bin_, bout_, conv_w_, conv_b_, wxp_, wdt_, dt_b_, A_, D_, wout_;
+  cuda::Matrix win_, wxp_, wdt_, wout_;
+  cuda::DeviceArray bin_, bout_, conv_w_, conv_b_, dt_b_, A_, D_;
 };
 
 }  // namespace

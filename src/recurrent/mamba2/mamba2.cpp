@@ -139,8 +139,8 @@ class Mamba2 final : public Block {
   Mamba2(const Config& c, const BlockInfo&, const WeightSource& w)
       : d_(dims(c)), eps_(float(c.f("norm_eps"))), dt_min_(float(c.f("dt_min"))), dt_max_(float(c.f("dt_max"))),
         has_dt_max_(c.f("dt_max") < kNoUpperLimit), ssd_(c.s("prefill") == "ssd") {
-    in_proj_ = PackedWeight::from_nk(w.get("in_proj.weight"), d_.NP, d_.D);
-    out_proj_ = PackedWeight::from_nk(w.get("out_proj.weight"), d_.D, d_.Di);
+    in_proj_ = PackedWeight::from_nk(w.get_matrix("in_proj.weight"), d_.NP, d_.D);
+    out_proj_ = PackedWeight::from_nk(w.get_matrix("out_proj.weight"), d_.D, d_.Di);
     if (c.b("bias")) {
       in_bias_ = copy_floats(w.get("in_proj.bias"), d_.NP);
       out_bias_ = copy_floats(w.get("out_proj.bias"), d_.D);

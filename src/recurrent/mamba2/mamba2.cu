@@ -309,8 +309,8 @@ class CudaMamba2 final : public Block {
   CudaMamba2(const Config& c, const BlockInfo&, const WeightSource& w)
       : d_(dims(c)), eps_(float(c.f("norm_eps"))), dt_min_(float(c.f("dt_min"))), dt_max_(float(c.f("dt_max"))),
         has_dt_max_(c.f("dt_max") < kNoUpperLimit) {
-    in_proj_ = cuda::DeviceArray::upload(w.get("in_proj.weight"), size_t(d_.NP * d_.D));
-    out_proj_ = cuda::DeviceArray::upload(w.get("out_proj.weight"), size_t(d_.D * d_.Di));
+    in_proj_ = cuda::Matrix::upload(w.get_matrix("in_proj.weight"), d_.NP, d_.D, w.matrix_dtype());
+    out_proj_ = cuda::Matrix::upload(w.get_matrix("out_proj.weight"), d_.D, d_.Di, w.matrix_dtype());
     if (c.b("bias")) {
       in_bias_ = cuda::DeviceArray::upload(w.get("in_proj.bias"), size_t(d_.NP));
       out_bias_ = cuda::DeviceArray::upload(w.get("out_proj.bias"), size_t(d_.D));
@@ -337,8 +337,11 @@ class CudaMamba2 final : public Block {
   size_t scratch_bytes(int64_t B, int64_t T) const override {
     const size_t rows = size_t(B * T);
     return align_up(rows * size_t(d_.NP) * 4) + align_up(rows * size_t(d_.Cd) * 4) +
-           align_up(rows * size_t(d_.Di) * 4);
+           align_up(rows * size_t(d_.Di) * 4) +
+           std::max(in_proj_.scratch_bytes(B * T), out_proj_.scratch_bytes(B * T));
   }
+
+  bool accumulates() const override { return true; }
 
   void run(RunCtx& ctx, const float* x, float* y, int64_t B, int64_t T, const StateRefs& st) const override {
     const cuda::Ctx& cu = cuda::ctx_of(ctx);
@@ -348,8 +351,9 @@ class CudaMamba2 final : public Block {
     float* xbc = ctx.ws.alloc<float>(size_t(rows * d_.Cd));   // conv output
     float* ys = ctx.ws.alloc<float>(size_t(rows * d_.Di));    // SSM output, then gated and normalised
 
-    cuda::gemm_nt(cu, rows, d_.NP, d_.D, x, d_.D, in_proj_.data(), d_.D, proj, d_.NP);
-    if (!in_bias_.empty()) cuda::add_bias(cu, proj, in_bias_.data(), rows, d_.NP);
+    cuda::MatArgs in_args;
+    in_args.bias = in_bias_.empty() ? nullptr : in_bias_.data();
+    in_proj_.apply(ctx, rows, x, d_.D, proj, d_.NP, in_args);
     cuda::causal_conv(cu, proj + d_.Di, d_.NP, xbc, d_.Cd, B, T, d_.Cd, d_.K, conv_w_.data(),
                       conv_b_.empty() ? nullptr : conv_b_.data(), st.streams, st.offsets[0], conv::Act::silu);
     scan(cu, proj, xbc, ys, B, T, st);
@@ -361,8 +365,10 @@ class CudaMamba2 final : public Block {
       gated_norm_kernel<<<grid, threads, 0, cu.stream>>>(ys, proj, norm_w_.data(), d_.Di, d_.NP, d_.gs, eps_);
       cuda::check_launch("mamba2 gated norm");
     }
-    cuda::gemm_nt(cu, rows, d_.D, d_.Di, ys, d_.Di, out_proj_.data(), d_.Di, y, d_.D);
-    if (!out_bias_.empty()) cuda::add_bias(cu, y, out_bias_.data(), rows, d_.D);
+    cuda::MatArgs out_args;
+    out_args.bias = out_bias_.empty() ? nullptr : out_bias_.data();
+    out_args.accumulate = ctx.accumulate;  // a fused residual add
+    out_proj_.apply(ctx, rows, ys, d_.Di, y, d_.D, out_args);
   }
 
  private:
@@ -423,7 +429,8 @@ class CudaMamba2 final : public Block {
   Dims d_;
   float eps_, dt_min_, dt_max_;
   bool has_dt_max_;
-  cuda::DeviceArray in_proj_, out_proj_, in_bias_, out_bias_, conv_w_, conv_b_, dt_bias_, D_, norm_w_, A_;
+  cuda::Matrix in_proj_, out_proj_;
+  cuda::DeviceArray in_bias_, out_bias_, conv_w_, conv_b_, dt_bias_, D_, norm_w_, A_;
 };
 
 }  // namespace

@@ -1,0 +1,271 @@
+// cuda::Matrix: weight matrices in f32, bf16 or f16 on the device, and the
+// products every CUDA block uses (see cuda_common.cuh).
+//
+// The GEMV kernel (M <= kGemvRows rows): one warp per output column n of y
+// (a row of W). The warp's lanes stride over K in 16-byte vectors of W (4
+// f32 or 8 halves) with the matching f32 x values, keep one f32 partial sum
+// per row of x, and reduce them by butterfly shuffles; lane 0 writes y (plus
+// bias, plus y when accumulating). A batch-1 step is bound by the bytes of W
+// it reads, so each weight is read exactly once, with loads wide enough to
+// keep the memory system busy (8 warps a block, unrolled vector loads).
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstring>
+#include <vector>
+
+#include "core/status.hpp"
+#include "cuda/cuda_common.cuh"
+
+namespace seqc::cuda {
+
+namespace {
+
+constexpr int kGemvWarps = 8;  // output columns per block
+
+__device__ __forceinline__ float to_f(float v) { return v; }
+__device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
+
+// 16 bytes of W as floats.
+template <typename WT>
+struct Vec;
+template <>
+struct Vec<float> {
+  static constexpr int n = 4;
+  __device__ __forceinline__ static void load(const float* p, float* o) {
+    const float4 v = __ldg(reinterpret_cast<const float4*>(p));
+    o[0] = v.x, o[1] = v.y, o[2] = v.z, o[3] = v.w;
+  }
+};
+template <>
+struct Vec<__nv_bfloat16> {
+  static constexpr int n = 8;
+  __device__ __forceinline__ static void load(const __nv_bfloat16* p, float* o) {
+    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      o[2 * i] = __uint_as_float(w[i] << 16);
+      o[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+  }
+};
+template <>
+struct Vec<__half> {
+  static constexpr int n = 8;
+  __device__ __forceinline__ static void load(const __half* p, float* o) {
+    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+    const __half2* h = reinterpret_cast<const __half2*>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __half22float2(h[i]);
+      o[2 * i] = f.x, o[2 * i + 1] = f.y;
+    }
+  }
+};
+
+struct GemvArgs {
+  int64_t M, N, K;  // K: the columns used (kn)
+  const void* W;    // first used column of row 0
+  int64_t ldw;      // elements
+  const float* x;
+  int64_t ldx;
+  float* y;
+  int64_t ldy;
+  const float* bias;
+  bool accumulate;
+};
+
+// VEC: whether every row of W and x is 16-byte aligned with K a multiple of
+// the vector width (else one element per lane step).
+template <typename WT, int MR, bool VEC>
+__global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(GemvArgs a) {
+  const int lane = threadIdx.x % 32;
+  const int64_t n = int64_t(blockIdx.x) * kGemvWarps + threadIdx.x / 32;
+  if (n >= a.N) return;
+  const WT* w = static_cast<const WT*>(a.W) + n * a.ldw;
+  const int M = int(a.M);
+  float acc[MR];
+#pragma unroll
+  for (int m = 0; m < MR; ++m) acc[m] = 0.0f;
+  if constexpr (VEC) {
+    constexpr int V = Vec<WT>::n;
+#pragma unroll 4
+    for (int64_t k = int64_t(lane) * V; k < a.K; k += 32 * V) {
+      float wv[V];
+      Vec<WT>::load(w + k, wv);
+#pragma unroll
+      for (int m = 0; m < MR; ++m) {
+        if (m < M) {
+          const float* xr = a.x + m * a.ldx + k;
+#pragma unroll
+          for (int j = 0; j < V; j += 4) {
+            const float4 xv = __ldg(reinterpret_cast<const float4*>(xr + j));
+            acc[m] = fmaf(wv[j], xv.x, acc[m]);
+            acc[m] = fmaf(wv[j + 1], xv.y, acc[m]);
+            acc[m] = fmaf(wv[j + 2], xv.z, acc[m]);
+            acc[m] = fmaf(wv[j + 3], xv.w, acc[m]);
+          }
+        }
+      }
+    }
+  } else {
+    for (int64_t k = lane; k < a.K; k += 32) {
+      const float wv = to_f(w[k]);
+#pragma unroll
+      for (int m = 0; m < MR; ++m)
+        if (m < M) acc[m] = fmaf(wv, __ldg(a.x + m * a.ldx + k), acc[m]);
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < MR; ++m)
+#pragma unroll
+    for (int s = 16; s >= 1; s /= 2) acc[m] += __shfl_xor_sync(0xffffffffu, acc[m], s);
+  if (lane == 0) {
+    const float b = a.bias ? a.bias[n] : 0.0f;
+#pragma unroll
+    for (int m = 0; m < MR; ++m) {
+      if (m < M) {
+        float* yp = a.y + m * a.ldy + n;
+        const float v = acc[m] + b;
+        *yp = a.accumulate ? *yp + v : v;
+      }
+    }
+  }
+}
+
+template <typename WT, int MR>
+void launch_gemv_rows(const Ctx& c, const GemvArgs& a, bool vec) {
+  const unsigned grid = grid_for(a.N, kGemvWarps);
+  if (vec)
+    gemv_kernel<WT, MR, true><<<grid, kGemvWarps * 32, 0, c.stream>>>(a);
+  else
+    gemv_kernel<WT, MR, false><<<grid, kGemvWarps * 32, 0, c.stream>>>(a);
+  check_launch("gemv");
+}
+
+template <typename WT>
+void launch_gemv(const Ctx& c, const GemvArgs& a) {
+  constexpr int V = Vec<WT>::n;
+  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  const bool vec = a.K % V == 0 && a.ldw % V == 0 && a.ldx % 4 == 0 && aligned(a.W) && aligned(a.x);
+  if (a.M <= 1)
+    launch_gemv_rows<WT, 1>(c, a, vec);
+  else if (a.M <= 2)
+    launch_gemv_rows<WT, 2>(c, a, vec);
+  else if (a.M <= 4)
+    launch_gemv_rows<WT, 4>(c, a, vec);
+  else
+    launch_gemv_rows<WT, 8>(c, a, vec);
+}
+
+// dst[m, k] = (half) x[m * ldx + k] for k < K: the GEMM input in W's dtype.
+template <typename HT>
+__global__ void to_half_kernel(const float* __restrict__ x, int64_t ldx, HT* __restrict__ dst, int64_t M, int64_t K) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= M * K) return;
+  const int64_t m = i / K, k = i - m * K;
+  if constexpr (sizeof(HT) == 2 && std::is_same_v<HT, __half>)
+    dst[i] = __float2half_rn(x[m * ldx + k]);
+  else
+    dst[i] = __float2bfloat16_rn(x[m * ldx + k]);
+}
+
+// y[r, :] += bias (after a cuBLAS product).
+__global__ void bias_kernel(float* y, int64_t ldy, const float* bias, int64_t rows, int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= rows * n) return;
+  const int64_t r = i / n, j = i - r * n;
+  y[r * ldy + j] += bias[j];
+}
+
+}  // namespace
+
+Matrix Matrix::upload(const float* host, int64_t N, int64_t K, DType dt) {
+  SEQC_CHECK(dt == DType::f32 || dt == DType::bf16 || dt == DType::f16);
+  SEQC_CHECK(N >= 0 && K >= 0);
+  Matrix m;
+  m.N_ = N;
+  m.K_ = K;
+  m.dt_ = dt;
+  const size_t n = size_t(N * K);
+  if (n == 0) return m;
+  std::vector<uint16_t> half;
+  const void* src = host;
+  if (dt != DType::f32) {
+    half.resize(n);
+    for (size_t i = 0; i < n; ++i) half[i] = dt == DType::bf16 ? f32_to_bf16(host[i]) : f32_to_f16(host[i]);
+    src = half.data();
+  }
+  check(cudaMalloc(&m.p_, m.bytes()), "cudaMalloc (weights)");
+  check(cudaMemcpy(m.p_, src, m.bytes(), cudaMemcpyHostToDevice), "uploading weights");
+  return m;
+}
+
+Matrix& Matrix::operator=(Matrix&& o) noexcept {
+  if (this != &o) {
+    if (p_) cudaFree(p_);
+    p_ = o.p_;
+    N_ = o.N_;
+    K_ = o.K_;
+    dt_ = o.dt_;
+    o.p_ = nullptr;
+    o.N_ = o.K_ = 0;
+  }
+  return *this;
+}
+
+Matrix::~Matrix() {
+  if (p_) cudaFree(p_);
+}
+
+size_t Matrix::scratch_bytes(int64_t M) const {
+  if (dt_ == DType::f32 || M <= kGemvRows) return 0;
+  return align_up(size_t(M * K_) * 2) + kAlign;
+}
+
+void Matrix::apply(RunCtx& rc, int64_t M, const float* x, int64_t ldx, float* y, int64_t ldy,
+                   const MatArgs& a) const {
+  const Ctx& c = ctx_of(rc);
+  const int64_t kn = a.kn < 0 ? K_ - a.k0 : a.kn;
+  SEQC_CHECK(a.k0 >= 0 && kn >= 0 && a.k0 + kn <= K_);
+  if (M <= 0 || N_ <= 0) return;
+  const size_t es = dtype_size(dt_);
+  const void* w0 = static_cast<const std::byte*>(p_) + size_t(a.k0) * es;
+  if (M <= kGemvRows || kn == 0) {
+    for (int64_t m0 = 0; m0 < M; m0 += kGemvRows) {
+      const GemvArgs g{std::min<int64_t>(kGemvRows, M - m0), N_, kn, w0, K_, x + m0 * ldx, ldx, y + m0 * ldy, ldy,
+                       a.bias, a.accumulate};
+      if (dt_ == DType::f32)
+        launch_gemv<float>(c, g);
+      else if (dt_ == DType::bf16)
+        launch_gemv<__nv_bfloat16>(c, g);
+      else
+        launch_gemv<__half>(c, g);
+    }
+    return;
+  }
+  const float beta = a.accumulate ? 1.0f : 0.0f;
+  if (dt_ == DType::f32) {
+    gemm_nt(c, M, N_, kn, x, ldx, static_cast<const float*>(w0), K_, y, ldy, beta);
+  } else {
+    const size_t mark = rc.ws.mark();
+    void* xh = rc.ws.alloc<std::byte>(size_t(M * kn) * 2);
+    const int64_t total = M * kn;
+    if (dt_ == DType::bf16)
+      to_half_kernel<__nv_bfloat16><<<grid_for(total, 256), 256, 0, c.stream>>>(
+          x, ldx, static_cast<__nv_bfloat16*>(xh), M, kn);
+    else
+      to_half_kernel<__half><<<grid_for(total, 256), 256, 0, c.stream>>>(x, ldx, static_cast<__half*>(xh), M, kn);
+    check_launch("rounding GEMM input");
+    gemm_nt_half(c, dt_, M, N_, kn, xh, kn, w0, K_, y, ldy, beta);
+    rc.ws.release(mark);
+  }
+  if (a.bias) {
+    bias_kernel<<<grid_for(M * N_, 256), 256, 0, c.stream>>>(y, ldy, a.bias, M, N_);
+    check_launch("bias");
+  }
+}
+
+}  // namespace seqc::cuda
