@@ -7,7 +7,8 @@
  *   struct SeqcRuntime { seqc_runtime *h; }   -> Runtime
  *   struct SeqcModel   { seqc_model   *h; }   -> Model
  *   struct SeqcStream  { seqc_stream  *h; }   -> Stream
- *   struct SeqcStreamBatch                    -> StreamBatch (step_many)
+ *   struct SeqcStreamBatch                    -> StreamBatch (step_many,
+ *                                                generate_many)
  *
  * The target language never sees the library pointer (the structs are
  * declared empty to SWIG, so no getter or setter exists). close() releases
@@ -185,6 +186,42 @@ static struct SeqcModel *sq_model_load_buffer(struct SeqcRuntime *rt, const uint
   if (seqc_swig_check(seqc_model_load_buffer(r, data, size, &h)) != SEQC_OK) return NULL;
   return sq_model_wrap(h);
 }
+/* Load options (@since 0.3), passed flat: the seqc_load_options object lives
+ * only inside the call, so no language holds one. */
+static seqc_load_options *sq_load_options(int32_t weight_dtype) {
+  seqc_load_options *o = NULL;
+  if (seqc_swig_check(seqc_load_options_create(&o)) != SEQC_OK) return NULL;
+  if (seqc_swig_check(seqc_load_options_set_weight_dtype(o, weight_dtype)) != SEQC_OK) {
+    seqc_load_options_destroy(o);
+    return NULL;
+  }
+  return o;
+}
+static struct SeqcModel *sq_model_load_file_with(struct SeqcRuntime *rt, const char *path,
+                                                 int32_t weight_dtype) {
+  seqc_runtime *r;
+  seqc_load_options *o;
+  seqc_model *h = NULL;
+  int rc;
+  if (sq_runtime_arg(rt, &r)) return NULL;
+  if (!path) { seqc_swig_fail(SEQC_ERR_INVALID_ARGUMENT, "path is null"); return NULL; }
+  if (!(o = sq_load_options(weight_dtype))) return NULL;
+  rc = seqc_swig_check(seqc_model_load_file_with(r, path, o, &h));
+  seqc_load_options_destroy(o);
+  return rc == SEQC_OK ? sq_model_wrap(h) : NULL;
+}
+static struct SeqcModel *sq_model_load_buffer_with(struct SeqcRuntime *rt, const uint8_t *data,
+                                                   size_t size, int32_t weight_dtype) {
+  seqc_runtime *r;
+  seqc_load_options *o;
+  seqc_model *h = NULL;
+  int rc;
+  if (sq_runtime_arg(rt, &r)) return NULL;
+  if (!(o = sq_load_options(weight_dtype))) return NULL;
+  rc = seqc_swig_check(seqc_model_load_buffer_with(r, data, size, o, &h));
+  seqc_load_options_destroy(o);
+  return rc == SEQC_OK ? sq_model_wrap(h) : NULL;
+}
 %}
 
 /* Export macro and the prefix of the free functions. */
@@ -246,6 +283,8 @@ static struct SeqcModel *sq_model_load_buffer(struct SeqcRuntime *rt, const uint
 %newobject sq_runtime_create;
 %newobject sq_model_load_file;
 %newobject sq_model_load_buffer;
+%newobject sq_model_load_file_with;
+%newobject sq_model_load_buffer_with;
 %newobject SeqcModel::describe;
 %newobject SeqcStream::model;
 %newobject SeqcStream::fork;
@@ -276,6 +315,9 @@ char *sq_registry_describe(const char *name);
 struct SeqcRuntime *sq_runtime_create(int32_t device, int32_t device_index, int32_t n_threads);
 struct SeqcModel *sq_model_load_file(struct SeqcRuntime *rt, const char *path);
 struct SeqcModel *sq_model_load_buffer(struct SeqcRuntime *rt, const uint8_t *data, size_t size);
+struct SeqcModel *sq_model_load_file_with(struct SeqcRuntime *rt, const char *path, int32_t weight_dtype);
+struct SeqcModel *sq_model_load_buffer_with(struct SeqcRuntime *rt, const uint8_t *data, size_t size,
+                                            int32_t weight_dtype);
 
 struct SeqcRuntime {};
 struct SeqcModel {};
@@ -347,6 +389,11 @@ struct SeqcStreamBatch {};
   size_t weight_bytes() {
     if (seqc_swig_closed($self, $self->h, "Model")) return 0;
     return seqc_model_weight_bytes($self->h);
+  }
+  /** The seqc_dtype the weight matrices are held in (@since 0.3). */
+  int32_t weight_dtype() {
+    if (seqc_swig_closed($self, $self->h, "Model")) return -1;
+    return seqc_model_weight_dtype($self->h);
   }
   /** The model as JSON (graph, configs, widths, state layout, fingerprint). */
   char *describe() {
@@ -529,10 +576,11 @@ struct SeqcStreamBatch {};
 }
 
 /*
- * A list of streams stepped together by one seqc_stream_step_many call.
+ * A list of streams stepped together by one seqc_stream_step_many call
+ * (or seqc_stream_step_many_tokens, seqc_stream_generate_many).
  * It holds the language-side Stream handles, not references: the language
  * layer keeps the Stream objects alive while they are in a batch (the
- * idiomatic step_many helpers build one per call).
+ * idiomatic step_many / generate_many helpers build one per call).
  */
 %extend SeqcStreamBatch {
   SeqcStreamBatch() {
@@ -579,6 +627,24 @@ struct SeqcStreamBatch {};
       $self->raw[i] = $self->items[i]->h;
     }
     seqc_swig_check(seqc_stream_step_many_tokens($self->raw, $self->n, tokens, out, out_len));
+  }
+  /** seqc_stream_generate_many (@since 0.3): feed tokens[i] to stream i and
+   * write the token it samples next into ids[i]. */
+  void generate(const int32_t *tokens, size_t n_tokens, int32_t *ids, size_t ids_cap) {
+    size_t i;
+    if (n_tokens != $self->n) {
+      seqc_swig_fail(SEQC_ERR_SHAPE, "generate_many: one token per stream is required");
+      return;
+    }
+    if (ids_cap < $self->n) {
+      seqc_swig_fail(SEQC_ERR_SHAPE, "generate_many: the output holds fewer tokens than there are streams");
+      return;
+    }
+    for (i = 0; i < $self->n; i++) {
+      if (seqc_swig_closed($self->items[i], $self->items[i]->h, "Stream")) return;
+      $self->raw[i] = $self->items[i]->h;
+    }
+    seqc_swig_check(seqc_stream_generate_many($self->raw, $self->n, tokens, ids));
   }
 }
 

@@ -22,10 +22,11 @@
  *    exception the Python layer registered for that status (seqcore.Error and
  *    its subclasses), with the library's message, inside the same C call;
  *  - the GIL is released around the library calls that compute or read
- *    files (step, forward, generate, sample, restore, step_many, load,
- *    convert), so other Python threads run meanwhile. The Python layer holds
- *    the handles those calls use open until they return (Handle._enter), so
- *    a close() on another thread never frees an object under the library.
+ *    files (step, forward, generate, sample, restore, step_many,
+ *    generate_many, load, convert), so other Python threads run meanwhile.
+ *    The Python layer holds the handles those calls use open until they
+ *    return (Handle._enter), so a close() on another thread never frees an
+ *    object under the library.
  */
 %rename(Runtime) SeqcRuntime;
 %rename(Model) SeqcModel;
@@ -157,6 +158,8 @@ static void seqc_py_raise(void) {
 
 SEQC_PY_NOGIL(sq_model_load_file)
 SEQC_PY_NOGIL(sq_model_load_buffer)
+SEQC_PY_NOGIL(sq_model_load_file_with)
+SEQC_PY_NOGIL(sq_model_load_buffer_with)
 SEQC_PY_NOGIL(sq_convert)
 SEQC_PY_NOGIL(SeqcStream::step)
 SEQC_PY_NOGIL(SeqcStream::step_token)
@@ -167,5 +170,6 @@ SEQC_PY_NOGIL(SeqcStream::generate)
 SEQC_PY_NOGIL(SeqcStream::restore)
 SEQC_PY_NOGIL(SeqcStreamBatch::step)
 SEQC_PY_NOGIL(SeqcStreamBatch::step_tokens)
+SEQC_PY_NOGIL(SeqcStreamBatch::generate)
 SEQC_PY_NOGIL(SeqcModel::tokenize_into)
 SEQC_PY_NOGIL(SeqcModel::detokenize_into)

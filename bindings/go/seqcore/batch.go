@@ -40,6 +40,37 @@ func StepManyTokensInto(streams []*Stream, tokens []int32, out []float32) error 
 	return stepMany(streams, func(b cseqcore.StreamBatch) { b.Step_tokens(tokens, out) })
 }
 
+// GenerateMany is generation over several streams of one language model in
+// one batched call: tokens[i] (one token id) is fed to streams[i], and
+// element i of the result is the token sampled next from it, with that
+// stream's own sampling settings and generator. Each result is exactly what
+// streams[i].Generate(tokens[i]) would return; feed prompts with Generate or
+// ForwardTokens first. As with Generate, the returned tokens have not been
+// fed yet:
+//
+//	last, err := seqcore.GenerateMany(streams, first)
+//	for err == nil && ... {
+//		last, err = seqcore.GenerateMany(streams, last)
+//	}
+//
+// Streams must be distinct and of the same model (ErrMismatch otherwise); a
+// token outside the vocabulary or a model that does not map tokens to
+// logits gives ErrInvalidArgument, and not one token per stream ErrShape.
+// On failure no stream changes.
+func GenerateMany(streams []*Stream, tokens []int32) ([]int32, error) {
+	out := make([]int32, len(streams))
+	if err := GenerateManyInto(streams, tokens, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GenerateManyInto is GenerateMany writing the tokens into out, which must
+// hold at least len(streams) elements.
+func GenerateManyInto(streams []*Stream, tokens, out []int32) error {
+	return stepMany(streams, func(b cseqcore.StreamBatch) { b.Generate(tokens, out) })
+}
+
 func batchOutputWidth(streams []*Stream) int {
 	if len(streams) == 0 {
 		return 0
@@ -61,7 +92,7 @@ func stepMany(streams []*Stream, step func(cseqcore.StreamBatch)) (err error) {
 	sort.Slice(order, func(i, j int) bool { return order[i].id < order[j].id })
 	for i := 1; i < len(order); i++ {
 		if order[i] == order[i-1] {
-			return errorf(ErrInvalidArgument, "a stream appears twice in one StepMany call")
+			return errorf(ErrInvalidArgument, "a stream appears twice in one batched call")
 		}
 	}
 	for i, s := range order {

@@ -87,6 +87,27 @@ func TestGolden(t *testing.T) {
 		t.Errorf("sampled generation differs from C:\n go %v\n  c %v", got, g.sampled)
 	}
 
+	// Steps 3 and 4 at once: the prompt fed to each stream by Generate, then
+	// GenerateMany for the other 31 tokens.
+	greedy, sampled := mustStream(t, tm), mustStream(t, tm)
+	check(t, sampled.SetSampling(0.8, 40, 0.95))
+	check(t, sampled.SetSeed(1234))
+	last := []int32{
+		must(greedy.Generate(ByteTokens(goldenPrompt)...)).of(t),
+		must(sampled.Generate(ByteTokens(goldenPrompt)...)).of(t),
+	}
+	var manyGreedy, manySampled []int32
+	for {
+		manyGreedy, manySampled = append(manyGreedy, last[0]), append(manySampled, last[1])
+		if len(manyGreedy) == 32 {
+			break
+		}
+		last = must(GenerateMany([]*Stream{greedy, sampled}, last)).of(t)
+	}
+	if !equalInt32(manyGreedy, g.greedy) || !equalInt32(manySampled, g.sampled) {
+		t.Errorf("GenerateMany differs from C:\n go %v %v\n  c %v %v", manyGreedy, manySampled, g.greedy, g.sampled)
+	}
+
 	// The same tokens through the Generator and through GenerateText.
 	s := mustStream(t, tm)
 	check(t, s.SetSampling(0.8, 40, 0.95))

@@ -33,6 +33,7 @@ type modelInfo struct {
 	blocks      []Block
 	stateBytes  int
 	weightBytes int
+	weightDType DType
 	states      []StateTensor
 	tokenizer   Tokenizer
 }
@@ -45,6 +46,7 @@ func readModelInfo(raw cseqcore.Model) *modelInfo {
 		logits:      raw.Output_is_logits() != 0,
 		stateBytes:  int(raw.State_bytes()),
 		weightBytes: int(raw.Weight_bytes()),
+		weightDType: DType(raw.Weight_dtype()),
 		tokenizer:   Tokenizer(raw.Tokenizer_kind()),
 	}
 	for i, n := int64(0), raw.Block_count(); i < n; i++ {
@@ -97,6 +99,31 @@ func LoadModel(path string) (*Model, error) { return loadModelFile(nil, path) }
 // The bytes are only read during the call.
 func LoadModelBytes(data []byte) (*Model, error) { return loadModelBytes(nil, data) }
 
+// LoadOptions says how a model is loaded (seqc_load_options). The zero
+// value is the default.
+type LoadOptions struct {
+	// WeightDType is the precision the weight matrices are held in:
+	// DTypeF32 (the default), DTypeBF16 or DTypeF16, whatever the file
+	// stores. On a CUDA runtime the matrices are stored in that dtype and
+	// multiplied with f32 accumulation; on the CPU they are rounded to it and
+	// computed in f32. Biases, norms and the state stay f32. Another dtype
+	// makes the load fail with ErrDType.
+	WeightDType DType
+}
+
+// LoadModelWith is LoadModel with options, such as the precision of the
+// weights:
+//
+//	m, err := seqcore.LoadModelWith(path, seqcore.LoadOptions{WeightDType: seqcore.DTypeBF16})
+func LoadModelWith(path string, opts LoadOptions) (*Model, error) {
+	return loadModelFileWith(nil, path, opts)
+}
+
+// LoadModelBytesWith is LoadModelBytes with options.
+func LoadModelBytesWith(data []byte, opts LoadOptions) (*Model, error) {
+	return loadModelBytesWith(nil, data, opts)
+}
+
 func loadModelFile(rt cseqcore.Runtime, path string) (m *Model, err error) {
 	defer recoverError(&err)
 	return newModel(cseqcore.Model_load_file(rt, path), nil)
@@ -105,6 +132,31 @@ func loadModelFile(rt cseqcore.Runtime, path string) (m *Model, err error) {
 func loadModelBytes(rt cseqcore.Runtime, data []byte) (m *Model, err error) {
 	defer recoverError(&err)
 	return newModel(cseqcore.Model_load_buffer(rt, data), nil)
+}
+
+func weightDTypeArg(opts LoadOptions) (int, error) {
+	if !fitsInt32(int(opts.WeightDType)) {
+		return 0, errorf(ErrDType, "weight dtype %d is not a dtype", int(opts.WeightDType))
+	}
+	return int(opts.WeightDType), nil
+}
+
+func loadModelFileWith(rt cseqcore.Runtime, path string, opts LoadOptions) (m *Model, err error) {
+	dtype, err := weightDTypeArg(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer recoverError(&err)
+	return newModel(cseqcore.Model_load_file_with(rt, path, dtype), nil)
+}
+
+func loadModelBytesWith(rt cseqcore.Runtime, data []byte, opts LoadOptions) (m *Model, err error) {
+	dtype, err := weightDTypeArg(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer recoverError(&err)
+	return newModel(cseqcore.Model_load_buffer_with(rt, data, dtype), nil)
 }
 
 // newModel wraps a new SWIG handle, which it owns from here on, with the
@@ -193,6 +245,10 @@ func (m *Model) StateBytes() int { return m.information().stateBytes }
 
 // WeightBytes returns the bytes of weights as held on the device.
 func (m *Model) WeightBytes() int { return m.information().weightBytes }
+
+// WeightDType returns the precision the weight matrices are held in:
+// DTypeF32 unless the model was loaded with other LoadOptions.
+func (m *Model) WeightDType() DType { return m.information().weightDType }
 
 // StateLayout returns the named tensors that make up a stream's state, as
 // read and written by Stream.ReadState and Stream.WriteState.

@@ -129,6 +129,31 @@ func (rt *Runtime) LoadModelBytes(data []byte) (*Model, error) {
 	return loadModelBytes(raw, data)
 }
 
+// LoadModelWith is LoadModel onto this runtime with options, such as bf16
+// weights on a GPU:
+//
+//	gpu, err := seqcore.NewDeviceRuntime(seqcore.DeviceCUDA, 0, 0)
+//	...
+//	m, err := gpu.LoadModelWith(path, seqcore.LoadOptions{WeightDType: seqcore.DTypeBF16})
+func (rt *Runtime) LoadModelWith(path string, opts LoadOptions) (*Model, error) {
+	raw, err := rt.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer rt.leave()
+	return loadModelFileWith(raw, path, opts)
+}
+
+// LoadModelBytesWith is LoadModelBytes onto this runtime with options.
+func (rt *Runtime) LoadModelBytesWith(data []byte, opts LoadOptions) (*Model, error) {
+	raw, err := rt.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer rt.leave()
+	return loadModelBytesWith(raw, data, opts)
+}
+
 // deleteHandle runs a SWIG destructor, which cannot fail; the recover only
 // keeps the promise that nothing panics.
 func deleteHandle(del func()) (err error) {

@@ -46,7 +46,7 @@ from ._registry import (
     version,
     version_info,
 )
-from ._stream import OutputMode, Stream, step_many, step_many_tokens
+from ._stream import OutputMode, Stream, generate_many, step_many, step_many_tokens
 
 if _native.abi_version() != _native.SEQC_ABI_VERSION:  # pragma: no cover
     raise ImportError(
@@ -64,6 +64,7 @@ __all__ = [
     "Stream",
     "step_many",
     "step_many_tokens",
+    "generate_many",
     "convert",
     # descriptions
     "Block",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import operator
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type, TypeVar, Union, cast
@@ -132,6 +133,7 @@ class _ModelInfo:
     state_layout: Tuple[StateTensor, ...]
     state_bytes: int
     weight_bytes: int
+    weight_dtype: DType
     tokenizer: Tokenizer
 
     @classmethod
@@ -152,6 +154,7 @@ class _ModelInfo:
             state_layout=tuple(layout),
             state_bytes=int(native.state_bytes()),
             weight_bytes=int(native.weight_bytes()),
+            weight_dtype=_enum(DType, native.weight_dtype()),
             tokenizer=_enum(Tokenizer, native.tokenizer_kind()),
         )
 
@@ -161,6 +164,35 @@ class _ModelInfo:
                 return t
         known = ", ".join(t.name for t in self.state_layout) or "none"
         raise NotFoundError(f"no state tensor named {name!r} (the model has: {known})")
+
+
+#: The names :meth:`Model.load` takes for ``weight_dtype``.
+_WEIGHT_DTYPE_NAMES = {
+    "f32": DType.F32, "float32": DType.F32,
+    "bf16": DType.BF16, "bfloat16": DType.BF16,
+    "f16": DType.F16, "float16": DType.F16,
+}
+
+
+def _weight_dtype(value: Union[str, DType, int]) -> int:
+    """The ``seqc_dtype`` code of a ``weight_dtype`` argument: a
+    :class:`DType`, its code, or a name ("f32", "bf16", "f16"). Whether the
+    library accepts that dtype for weights is for it to say (DTypeError)."""
+    if isinstance(value, str):
+        dtype = _WEIGHT_DTYPE_NAMES.get(value.lower())
+        if dtype is None:
+            raise DTypeError(f"weight_dtype must be 'f32', 'bf16' or 'f16', not {value!r}")
+        return int(dtype)
+    if isinstance(value, bool):
+        raise DTypeError("weight_dtype must be a seqcore.DType or a name such as 'bf16', not a bool")
+    try:
+        code = operator.index(value)
+    except TypeError:
+        raise DTypeError(f"weight_dtype must be a seqcore.DType or a name such as 'bf16', "
+                         f"not {type(value).__name__}") from None
+    if not -(2**31) <= code < 2**31:
+        raise DTypeError(f"weight_dtype {code} is not a dtype")
+    return code
 
 
 def _fs_path(path: PathLike) -> Union[str, bytes]:
@@ -179,8 +211,11 @@ class Runtime(Handle):
     without a runtime share a process-wide CPU runtime, so most programs
     never create one.
 
-    Other devices: ``Runtime(device=Device.CUDA, device_index=0)``; this
-    release has no CUDA kernels, so that raises :class:`UnsupportedError`.
+    Other devices: ``Runtime(device=Device.CUDA, device_index=0)`` runs on
+    the first GPU. Without one (``seqcore.cuda_device_count() == 0``) that
+    raises :class:`UnsupportedError`, with status ``NO_DEVICE`` (no GPU or
+    driver) or ``UNSUPPORTED`` (a library built without CUDA:
+    ``seqcore.has_cuda()`` is false).
     """
 
     __slots__ = ()
@@ -240,7 +275,8 @@ class Model(Handle):
         return self
 
     @classmethod
-    def load(cls, path: PathLike, runtime: Optional[Runtime] = None) -> "Model":
+    def load(cls, path: PathLike, runtime: Optional[Runtime] = None, *,
+             weight_dtype: Optional[Union[str, DType, int]] = None) -> "Model":
         """Load a model file: the native format, or a PyTorch ``nn.LSTM`` /
         ``nn.GRU`` state dict saved as safetensors.
 
@@ -248,31 +284,54 @@ class Model(Handle):
             path: the file.
             runtime: where the weights go; ``None`` for the process-wide CPU
                 runtime.
+            weight_dtype: the precision the weight matrices are held in:
+                ``"f32"`` (the default), ``"bf16"`` or ``"f16"`` (or a
+                :class:`DType`), whatever the file stores. On a CUDA runtime
+                the matrices are stored in that dtype and multiplied with f32
+                accumulation; on the CPU they are rounded to it and computed
+                in f32. Biases, norms and the state stay f32.
 
         Raises:
             FileError: the file cannot be read.
             FormatError: it is not a valid model.
+            DTypeError: ``weight_dtype`` is not f32, bf16 or f16.
         """
         fs_path = _fs_path(path)
+        dtype = None if weight_dtype is None else _weight_dtype(weight_dtype)
+
+        def load(rt: Any) -> Any:
+            if dtype is None:
+                return _native.model_load_file(rt, fs_path)
+            return _native.model_load_file_with(rt, fs_path, dtype)
+
         if runtime is None:
-            return cls._wrap(_native.model_load_file(None, fs_path))
+            return cls._wrap(load(None))
         rt = runtime._enter()
         try:
-            return cls._wrap(_native.model_load_file(rt, fs_path))
+            return cls._wrap(load(rt))
         finally:
             runtime._leave()
 
     @classmethod
-    def from_bytes(cls, data: Any, runtime: Optional[Runtime] = None) -> "Model":
+    def from_bytes(cls, data: Any, runtime: Optional[Runtime] = None, *,
+                   weight_dtype: Optional[Union[str, DType, int]] = None) -> "Model":
         """Load a model from the bytes of a model file (``bytes``,
         ``bytearray``, ``memoryview``, ``mmap`` or an ndarray; read in place
-        and only during the call)."""
+        and only during the call). ``runtime`` and ``weight_dtype`` are as
+        for :meth:`load`."""
         view = as_buffer(data, "model data")
+        dtype = None if weight_dtype is None else _weight_dtype(weight_dtype)
+
+        def load(rt: Any) -> Any:
+            if dtype is None:
+                return _native.model_load_buffer(rt, view)
+            return _native.model_load_buffer_with(rt, view, dtype)
+
         if runtime is None:
-            return cls._wrap(_native.model_load_buffer(None, view))
+            return cls._wrap(load(None))
         rt = runtime._enter()
         try:
-            return cls._wrap(_native.model_load_buffer(rt, view))
+            return cls._wrap(load(rt))
         finally:
             runtime._leave()
 
@@ -332,6 +391,13 @@ class Model(Handle):
         """Bytes of weights held on the device."""
         self._native()
         return self._info.weight_bytes
+
+    @property
+    def weight_dtype(self) -> DType:
+        """The precision the weight matrices are held in (``weight_dtype``
+        of :meth:`load`): :attr:`DType.F32` unless loaded otherwise."""
+        self._native()
+        return self._info.weight_dtype
 
     # -- text ---------------------------------------------------------------
 

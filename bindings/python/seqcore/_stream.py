@@ -16,7 +16,7 @@ from ._handles import Handle
 from ._model import InputKind, Model, Tokenizer, _ModelInfo
 from ._util import EMPTY_F32, as_buffer, as_f32, as_token, as_tokens, out_array
 
-__all__ = ["OutputMode", "Stream", "step_many", "step_many_tokens"]
+__all__ = ["OutputMode", "Stream", "step_many", "step_many_tokens", "generate_many"]
 
 F32Array = NDArray[np.float32]
 
@@ -258,6 +258,14 @@ class Stream(Handle):
             last[0] = tok
             feed = last
 
+    @staticmethod
+    def generate_many(streams: Sequence["Stream"], tokens: ArrayLike, *,
+                      out: Optional[NDArray[np.int32]] = None) -> NDArray[np.int32]:
+        """The same as :func:`seqcore.generate_many`: feed ``tokens[i]`` to
+        ``streams[i]`` and return the token each samples next, in one
+        batched call."""
+        return generate_many(streams, tokens, out=out)
+
     def generate_text(self, prompt: Union[str, bytes], max_tokens: int, *, skip_special: bool = False,
                       stop_at_special: bool = True) -> Iterator[str]:
         """Generate text through the model's tokenizer (byte-level or BPE):
@@ -391,20 +399,20 @@ class Stream(Handle):
                 f"{kind}[{info.input_width}] -> [{info.output_width}]>")
 
 
-def _batch(streams: Sequence[Stream]) -> List[Stream]:
+def _batch(streams: Sequence[Stream], what: str = "step_many") -> List[Stream]:
     if isinstance(streams, Stream):
-        raise InvalidArgumentError("step_many needs a sequence of streams")
+        raise InvalidArgumentError(f"{what} needs a sequence of streams")
     items = list(streams)
     if not items:
-        raise InvalidArgumentError("step_many needs at least one stream")
+        raise InvalidArgumentError(f"{what} needs at least one stream")
     info = None
     for s in items:
         if not isinstance(s, Stream):
-            raise InvalidArgumentError(f"step_many needs seqcore.Stream objects, got {type(s).__name__}")
+            raise InvalidArgumentError(f"{what} needs seqcore.Stream objects, got {type(s).__name__}")
         if info is None:
             info = s._info
         elif s._info is not info and s._info != info:
-            raise MismatchError("step_many: the streams belong to different models")
+            raise MismatchError(f"{what}: the streams belong to different models")
     return items
 
 
@@ -452,3 +460,61 @@ def step_many_tokens(streams: Sequence[Stream], tokens: ArrayLike, *,
     if ids.shape[0] != len(items):
         raise ShapeError(f"step_many_tokens needs one token per stream: {len(items)} streams, {ids.shape[0]} tokens")
     return _step_many(items, True, ids, out)
+
+
+def generate_many(streams: Sequence[Stream], tokens: ArrayLike, *,
+                  out: Optional[NDArray[np.int32]] = None) -> NDArray[np.int32]:
+    """Generation over several streams of one language model in one batched
+    call: ``tokens[i]`` (one token id) is fed to ``streams[i]``, and element
+    i of the result is the token sampled next from it, with that stream's
+    own sampling settings and generator. Each result is exactly that of
+    ``next(streams[i].generate([tokens[i]], 1))``; feed a prompt with
+    :meth:`Stream.generate` (or :meth:`Stream.forward_tokens`) first.
+
+    A generation loop over a batch::
+
+        last = seqcore.generate_many(streams, first_tokens)
+        for _ in range(n):
+            last = seqcore.generate_many(streams, last)
+
+    As with :meth:`Stream.generate`, the tokens returned have not been fed
+    to the streams yet. Returns an int32 array of ``len(streams)`` ids (or
+    fills ``out``, a C-contiguous writable int32 array of that length).
+
+    Raises:
+        InvalidArgumentError: a stream appears twice, a token is outside the
+            vocabulary, or the model does not map tokens to logits.
+        MismatchError: the streams belong to different models.
+        ShapeError: not one token per stream.
+
+    On failure no stream changes.
+    """
+    items = _batch(streams, "generate_many")
+    info = items[0]._info
+    if not (info.is_language_model and info.input_kind == InputKind.TOKENS):
+        raise InvalidArgumentError("generate_many needs a model whose output is logits over its tokens")
+    ids = as_tokens(tokens)
+    if ids.shape[0] != len(items):
+        raise ShapeError(f"generate_many needs one token per stream: {len(items)} streams, "
+                         f"{ids.shape[0]} tokens")
+    if out is None:
+        result = np.empty(len(items), dtype=np.int32)
+    else:
+        if not isinstance(out, np.ndarray) or out.dtype != np.int32:
+            raise DTypeError("out must be a numpy array of int32")
+        if out.shape != (len(items),):
+            raise ShapeError(f"out must have shape ({len(items)},), got {out.shape}")
+        if not out.flags.c_contiguous or not out.flags.writeable:
+            raise InvalidArgumentError("out must be C-contiguous and writable")
+        result = out
+    batch = _native.StreamBatch()
+    entered = []
+    try:
+        for s in items:
+            batch.add(s._enter())
+            entered.append(s)
+        batch.generate(ids, result)
+    finally:
+        for s in entered:
+            s._leave()
+    return result

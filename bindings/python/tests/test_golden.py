@@ -81,3 +81,19 @@ def test_sampled_generation_by_hand(token_model, golden):
             tokens.append(tok)
             logits = s.step_token(tok)
     assert tokens == golden["sampled"]
+
+
+def test_generate_many_reproduces_both_generations(token_model, golden):
+    """Sections 3 and 4 at once: a greedy and a sampled stream, the prompt fed
+    to each by generate, then generate_many for the other 31 tokens."""
+    with token_model.stream() as greedy, token_model.stream() as sampled:
+        sampled.set_sampling(0.8, 40, 0.95)
+        sampled.seed(1234)
+        last = np.array([next(greedy.generate(PROMPT, 1)), next(sampled.generate(PROMPT, 1))], np.int32)
+        rows = [last]
+        for _ in range(N_GEN - 1):
+            last = seqcore.generate_many([greedy, sampled], last)
+            rows.append(last)
+    tokens = np.stack(rows)
+    assert tokens[:, 0].tolist() == golden["greedy"]
+    assert tokens[:, 1].tolist() == golden["sampled"]

@@ -215,6 +215,66 @@ extern "C" {
         out: *mut *mut seqc_model,
     ) -> ::std::os::raw::c_int;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct seqc_load_options {
+    _unused: [u8; 0],
+}
+extern "C" {
+    #[doc = " Create load options with the defaults. @return SEQC_OK;"]
+    #[doc = "  SEQC_ERR_INVALID_ARGUMENT (out NULL); SEQC_ERR_OUT_OF_MEMORY."]
+    #[doc = "  @thread any  @since 0.3"]
+    pub fn seqc_load_options_create(out: *mut *mut seqc_load_options) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    #[doc = " Free load options. NULL is a no-op. @since 0.3"]
+    pub fn seqc_load_options_destroy(o: *mut seqc_load_options);
+}
+extern "C" {
+    #[doc = " The precision weight matrices (projections, recurrent weights, embedding"]
+    #[doc = " tables, the LM head) are held in: SEQC_DTYPE_F32 (the default),"]
+    #[doc = " SEQC_DTYPE_BF16 or SEQC_DTYPE_F16, whatever the file stores. Biases, norm"]
+    #[doc = " weights, convolution taps and other small vectors stay f32, and so does the"]
+    #[doc = " state. On a CUDA runtime the matrices are stored in that dtype (half the"]
+    #[doc = " bytes a step reads) and multiplied with f32 accumulation; products of more"]
+    #[doc = " than 8 rows (prefill, many streams) round their f32 inputs to the same"]
+    #[doc = " dtype for the tensor cores. On the CPU the weights are rounded to the"]
+    #[doc = " dtype and computed in f32 (the reference the GPU is checked against). The"]
+    #[doc = " model's fingerprint is that of the stored weights, so snapshots move"]
+    #[doc = " between precisions (docs/numerics.md)."]
+    #[doc = " @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT (o NULL); SEQC_ERR_DTYPE (not"]
+    #[doc = "         one of the three)."]
+    #[doc = " @since 0.3"]
+    pub fn seqc_load_options_set_weight_dtype(
+        o: *mut seqc_load_options,
+        dtype: i32,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    #[doc = " seqc_model_load_file with options; opts NULL means the defaults."]
+    #[doc = "  @since 0.3"]
+    pub fn seqc_model_load_file_with(
+        rt: *mut seqc_runtime,
+        path: *const ::std::os::raw::c_char,
+        opts: *const seqc_load_options,
+        out: *mut *mut seqc_model,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    #[doc = " seqc_model_load_buffer with options; opts NULL means the defaults."]
+    #[doc = "  @since 0.3"]
+    pub fn seqc_model_load_buffer_with(
+        rt: *mut seqc_runtime,
+        data: *const ::std::os::raw::c_void,
+        size: usize,
+        opts: *const seqc_load_options,
+        out: *mut *mut seqc_model,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    #[doc = " The seqc_dtype weight matrices are held in; -1 for NULL. @since 0.3"]
+    pub fn seqc_model_weight_dtype(m: *const seqc_model) -> i32;
+}
 extern "C" {
     #[doc = " Add a reference; returns m. NULL gives NULL. @thread any  @since 0.1"]
     pub fn seqc_model_ref(m: *mut seqc_model) -> *mut seqc_model;
@@ -632,6 +692,29 @@ extern "C" {
         tokens: *const i32,
         n_tokens: usize,
         out_token: *mut i32,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    #[doc = " Generation over many streams in one batched call: stream i is fed"]
+    #[doc = " tokens[i] (one token: a prompt is fed with seqc_stream_generate or"]
+    #[doc = " seqc_stream_forward_tokens first) and out_tokens[i] receives the next"]
+    #[doc = " token, sampled with stream i's own settings and generator. The result for"]
+    #[doc = " each stream is that of seqc_stream_generate(streams[i], &tokens[i], 1, ..)"]
+    #[doc = " on the same backend. On a CUDA runtime the logits stay on the device: only"]
+    #[doc = " the candidates sampling can pick (the top_k largest, one for greedy) come"]
+    #[doc = " back, unless a stream keeps more than 64 candidates (top_k 0 or > 64 with"]
+    #[doc = " temperature > 0), whose full logits then do."]
+    #[doc = " @param streams     n_streams distinct streams of one token-to-logits model."]
+    #[doc = " @return SEQC_OK; SEQC_ERR_INVALID_ARGUMENT (NULL, repeated stream, not a"]
+    #[doc = "         token-to-logits model, token out of range); SEQC_ERR_MISMATCH"]
+    #[doc = "         (streams of different models); SEQC_ERR_BUSY. On failure no"]
+    #[doc = "         stream changes and out_tokens is untouched."]
+    #[doc = " @since 0.3"]
+    pub fn seqc_stream_generate_many(
+        streams: *const *mut seqc_stream,
+        n_streams: usize,
+        tokens: *const i32,
+        out_tokens: *mut i32,
     ) -> ::std::os::raw::c_int;
 }
 extern "C" {

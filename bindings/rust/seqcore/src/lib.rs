@@ -7,7 +7,8 @@
 //! can be [snapshotted](Stream::snapshot) to bytes and
 //! [restored](Stream::restore), [forked](Stream::fork), stepped together in
 //! one batched call ([`step_many`]), and, for language models, sample and
-//! [generate](Stream::generate_iter) tokens.
+//! [generate](Stream::generate_iter) tokens, one stream at a time or many in
+//! one call ([`generate_many`]).
 //!
 //! ```
 //! # std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../..")).unwrap();
@@ -63,11 +64,11 @@ use std::fmt;
 use std::path::Path;
 
 pub use crate::error::{Error, Result, Status};
-pub use crate::model::{Block, Dtype, InputKind, Model, StateTensor, TokenizerKind};
+pub use crate::model::{Block, Dtype, InputKind, LoadOptions, Model, StateTensor, TokenizerKind};
 pub use crate::runtime::{cuda_device_count, has_cuda, Device, Runtime};
 pub use crate::stream::{
-    step_many, step_many_into, step_many_tokens, step_many_tokens_into, Element, Generation,
-    OutputMode, Sampling, Stream, Token,
+    generate_many, generate_many_into, step_many, step_many_into, step_many_tokens,
+    step_many_tokens_into, Element, Generation, OutputMode, Sampling, Stream, Token,
 };
 /// The raw C declarations this crate is built on.
 pub use seqcore_sys as sys;

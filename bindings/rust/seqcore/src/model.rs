@@ -63,6 +63,20 @@ impl Dtype {
         }
     }
 
+    pub(crate) fn to_raw(self) -> i32 {
+        match self {
+            Dtype::F32 => sys::SEQC_DTYPE_F32 as i32,
+            Dtype::F16 => sys::SEQC_DTYPE_F16 as i32,
+            Dtype::BF16 => sys::SEQC_DTYPE_BF16 as i32,
+            Dtype::I8 => sys::SEQC_DTYPE_I8 as i32,
+            Dtype::I32 => sys::SEQC_DTYPE_I32 as i32,
+            Dtype::U8 => sys::SEQC_DTYPE_U8 as i32,
+            Dtype::I64 => sys::SEQC_DTYPE_I64 as i32,
+            Dtype::F64 => sys::SEQC_DTYPE_F64 as i32,
+            Dtype::Other(r) => r,
+        }
+    }
+
     /// Bytes per element; `None` for [`Dtype::Other`].
     pub fn size(self) -> Option<usize> {
         match self {
@@ -142,6 +156,79 @@ impl StateTensor {
     }
 }
 
+/// How a model is loaded (`seqc_load_options`), for [`Model::load_with`]
+/// and [`Model::from_bytes_with`]. [`LoadOptions::default`] (or
+/// [`LoadOptions::new`]) is what [`Model::load`] uses; set what differs:
+///
+/// ```
+/// # std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../..")).unwrap();
+/// use seqcore::{Dtype, LoadOptions, Model};
+/// let options = LoadOptions::new().weight_dtype(Dtype::BF16);
+/// let model = Model::load_with(None, "models/kjv-lstm.safetensors", &options)?;
+/// assert_eq!(model.weight_dtype(), Dtype::BF16);
+/// # Ok::<(), seqcore::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LoadOptions {
+    weight_dtype: Dtype,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            weight_dtype: Dtype::F32,
+        }
+    }
+}
+
+impl LoadOptions {
+    /// The defaults: weights held as [`Dtype::F32`].
+    pub fn new() -> LoadOptions {
+        LoadOptions::default()
+    }
+
+    /// The precision the weight matrices (projections, recurrent weights,
+    /// embedding tables, the LM head) are held in: [`Dtype::F32`] (the
+    /// default), [`Dtype::BF16`] or [`Dtype::F16`], whatever the file
+    /// stores. On a CUDA runtime the matrices are stored in that dtype and
+    /// multiplied with f32 accumulation; on the CPU they are rounded to it
+    /// and computed in f32. Biases, norms and the state stay f32. Another
+    /// dtype makes the load fail with [`Status::Dtype`].
+    pub fn weight_dtype(mut self, dtype: Dtype) -> LoadOptions {
+        self.weight_dtype = dtype;
+        self
+    }
+
+    /// The weight precision these options ask for.
+    pub fn get_weight_dtype(&self) -> Dtype {
+        self.weight_dtype
+    }
+
+    /// The library's options object for one load call.
+    fn to_raw(self) -> Result<RawLoadOptions> {
+        let mut raw = ptr::null_mut();
+        check(unsafe { sys::seqc_load_options_create(&mut raw) })?;
+        let raw = RawLoadOptions(raw);
+        check(unsafe {
+            sys::seqc_load_options_set_weight_dtype(raw.0, self.weight_dtype.to_raw())
+        })?;
+        Ok(raw)
+    }
+}
+
+/// A `seqc_load_options` owned for the duration of a load.
+struct RawLoadOptions(*mut sys::seqc_load_options);
+
+impl Drop for RawLoadOptions {
+    fn drop(&mut self) {
+        unsafe { sys::seqc_load_options_destroy(self.0) }
+    }
+}
+
+fn runtime_ptr(runtime: Option<&Runtime>) -> *mut sys::seqc_runtime {
+    runtime.map_or(ptr::null_mut(), Runtime::as_raw)
+}
+
 /// A model: a block graph with its weights on one runtime, immutable after
 /// loading. Streams ([`Model::stream`]) run it.
 ///
@@ -212,6 +299,60 @@ impl Model {
     /// Load a model from bytes onto `runtime`, as [`Model::from_bytes`].
     pub fn from_bytes_on(runtime: &Runtime, bytes: &[u8]) -> Result<Model> {
         Model::from_bytes_impl(runtime.as_raw(), bytes)
+    }
+
+    /// Load a model file with [`LoadOptions`], onto `runtime` (`None`: the
+    /// process-wide CPU runtime), as [`Model::load`].
+    ///
+    /// ```no_run
+    /// use seqcore::{Device, Dtype, LoadOptions, Model, Runtime};
+    /// let gpu = Runtime::new(Device::Cuda, 0, 0)?;
+    /// let options = LoadOptions::new().weight_dtype(Dtype::BF16);
+    /// let model = Model::load_with(Some(&gpu), "models/kjv-lstm.safetensors", &options)?;
+    /// # Ok::<(), seqcore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Model::load`]; [`Status::Dtype`] for a weight dtype other than
+    /// f32, bf16 and f16.
+    pub fn load_with(
+        runtime: Option<&Runtime>,
+        path: impl AsRef<Path>,
+        options: &LoadOptions,
+    ) -> Result<Model> {
+        let c_path = path_to_cstring(path.as_ref())?;
+        let opts = options.to_raw()?;
+        let mut raw = ptr::null_mut();
+        check(unsafe {
+            sys::seqc_model_load_file_with(runtime_ptr(runtime), c_path.as_ptr(), opts.0, &mut raw)
+        })?;
+        Ok(Model::from_owned(raw))
+    }
+
+    /// Load a model from the bytes of a model file with [`LoadOptions`],
+    /// onto `runtime` (`None`: the process-wide CPU runtime), as
+    /// [`Model::from_bytes`].
+    ///
+    /// # Errors
+    /// As [`Model::from_bytes`]; [`Status::Dtype`] for a weight dtype other
+    /// than f32, bf16 and f16.
+    pub fn from_bytes_with(
+        runtime: Option<&Runtime>,
+        bytes: &[u8],
+        options: &LoadOptions,
+    ) -> Result<Model> {
+        let opts = options.to_raw()?;
+        let mut raw = ptr::null_mut();
+        check(unsafe {
+            sys::seqc_model_load_buffer_with(
+                runtime_ptr(runtime),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                opts.0,
+                &mut raw,
+            )
+        })?;
+        Ok(Model::from_owned(raw))
     }
 
     fn load_impl(rt: *mut sys::seqc_runtime, path: &Path) -> Result<Model> {
@@ -294,6 +435,12 @@ impl Model {
     /// Bytes of weights as held on the device.
     pub fn weight_bytes(&self) -> usize {
         unsafe { sys::seqc_model_weight_bytes(self.as_raw()) }
+    }
+
+    /// The precision the weight matrices are held in: [`Dtype::F32`] unless
+    /// loaded with other [`LoadOptions`].
+    pub fn weight_dtype(&self) -> Dtype {
+        Dtype::from_raw(unsafe { sys::seqc_model_weight_dtype(self.as_raw()) })
     }
 
     /// The model described as JSON: graph, configs, widths, state layout,

@@ -420,6 +420,12 @@ impl Stream {
         Ok(token)
     }
 
+    /// Generation over several streams in one batched call; the same as
+    /// [`seqcore::generate_many`](crate::generate_many).
+    pub fn generate_many(streams: &mut [&mut Stream], tokens: &[Token]) -> Result<Vec<Token>> {
+        generate_many(streams, tokens)
+    }
+
     /// An iterator of generated tokens: it feeds `prompt`, yields the token
     /// sampled after it, then feeds each token it yields and yields the next.
     /// It never ends by itself (use `take`, or stop at a token of your
@@ -797,5 +803,71 @@ pub fn step_many_tokens_into(
 pub fn step_many_tokens(streams: &mut [&mut Stream], tokens: &[Token]) -> Result<Vec<f32>> {
     let mut out = vec![0.0; many_output_len(streams)];
     step_many_tokens_into(streams, tokens, &mut out)?;
+    Ok(out)
+}
+
+// ------------------------------------------------------------ generate_many
+
+/// Generation over several streams of one language model in one batched
+/// call: `tokens[i]` (one token) is fed to `streams[i]`, and `out[i]`
+/// receives the token sampled next from it, with that stream's own sampling
+/// settings and generator. Each result is exactly what
+/// `streams[i].generate(&[tokens[i]])` would give; feed prompts with
+/// [`Stream::generate`] or [`Stream::forward_tokens`] first. As with
+/// `generate`, the tokens written have not been fed yet.
+///
+/// The borrow checker guarantees the streams are distinct.
+///
+/// # Errors
+/// [`Status::Shape`] unless there is exactly one token per stream and `out`
+/// holds one per stream; [`Status::Mismatch`] for streams of different
+/// models; [`Status::InvalidArgument`] for a token outside the vocabulary or
+/// a model that does not map tokens to logits. On error no stream changes
+/// and `out` is untouched.
+pub fn generate_many_into(
+    streams: &mut [&mut Stream],
+    tokens: &[Token],
+    out: &mut [Token],
+) -> Result<()> {
+    if tokens.len() != streams.len() || out.len() != streams.len() {
+        return Err(Error::new(
+            Status::Shape,
+            format!(
+                "generate_many: {} tokens in and room for {} out for {} streams; \
+                 one per stream is required",
+                tokens.len(),
+                out.len(),
+                streams.len()
+            ),
+        ));
+    }
+    if streams.is_empty() {
+        return Ok(());
+    }
+    let raw = raw_streams(streams);
+    check(unsafe {
+        sys::seqc_stream_generate_many(raw.as_ptr(), raw.len(), tokens.as_ptr(), out.as_mut_ptr())
+    })
+}
+
+/// Feed one token to each of several streams and return the token each
+/// samples next, in one batched call, as [`generate_many_into`].
+///
+/// ```
+/// # std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../..")).unwrap();
+/// use seqcore::{Model, Sampling, Token};
+/// let model = Model::load("models/kjv-lstm.safetensors")?;
+/// let (mut a, mut b) = (model.stream()?, model.stream()?);
+/// b.set_sampling(Sampling::temperature(0.8).top_k(40))?; // each its own settings
+/// let mut last: Vec<Token> = vec![Token::from(b'I'), Token::from(b'A')];
+/// for _ in 0..10 {
+///     last = seqcore::generate_many(&mut [&mut a, &mut b], &last)?;
+/// }
+/// assert_eq!((a.position(), b.position()), (10, 10));
+/// # Ok::<(), seqcore::Error>(())
+/// ```
+pub fn generate_many(streams: &mut [&mut Stream], tokens: &[Token]) -> Result<Vec<Token>> {
+    let mut out = vec![0; streams.len()];
+    generate_many_into(streams, tokens, &mut out)?;
     Ok(out)
 }

@@ -120,4 +120,25 @@ fn scenario_matches_c_bit_for_bit() {
         golden.sampled,
         "sampled tokens, iterator"
     );
+
+    // 3 and 4 at once: the prompt fed to each stream by generate, then
+    // generate_many for the other 31 tokens.
+    let (mut greedy, mut sampled) = (token_model.stream().unwrap(), token_model.stream().unwrap());
+    sampled.set_sampling(sampling.unwrap().0).unwrap();
+    sampled.set_seed(1234).unwrap();
+    let mut last = vec![
+        greedy.generate(&prompt()).unwrap(),
+        sampled.generate(&prompt()).unwrap(),
+    ];
+    let (mut many_greedy, mut many_sampled) = (vec![last[0]], vec![last[1]]);
+    while many_greedy.len() < 32 {
+        last = seqcore::generate_many(&mut [&mut greedy, &mut sampled], &last).unwrap();
+        many_greedy.push(last[0]);
+        many_sampled.push(last[1]);
+    }
+    assert_eq!(many_greedy, golden.greedy, "greedy tokens, generate_many");
+    assert_eq!(
+        many_sampled, golden.sampled,
+        "sampled tokens, generate_many"
+    );
 }

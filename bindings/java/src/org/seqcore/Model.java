@@ -63,6 +63,16 @@ public final class Model extends Handle {
   }
 
   /**
+   * Loads a model file on the process-wide CPU runtime with options, as
+   * {@link #load(SeqcoreRuntime, Path, LoadOptions)}.
+   *
+   * @since 0.3
+   */
+  public static Model load(Path path, LoadOptions options) {
+    return load(null, path, options);
+  }
+
+  /**
    * Loads a model file onto a runtime.
    *
    * @param runtime the runtime, or null for the process-wide CPU runtime
@@ -86,6 +96,40 @@ public final class Model extends Handle {
     runtime.enter();
     try {
       return wrap(SeqcoreNative.model_load_file(runtime.nat, path));
+    } finally {
+      runtime.exit();
+    }
+  }
+
+  /**
+   * Loads a model file onto a runtime with options (such as the precision of
+   * the weights: {@link LoadOptions#withWeightDType(DType)}).
+   *
+   * @param runtime the runtime, or null for the process-wide CPU runtime
+   * @throws SeqcoreException as {@link #load(Path)}; {@link Status#DTYPE} for a weight
+   *     dtype other than F32, BF16 and F16
+   * @since 0.3
+   */
+  public static Model load(SeqcoreRuntime runtime, Path path, LoadOptions options) {
+    Objects.requireNonNull(path, "path is null");
+    return load(runtime, path.toString(), options);
+  }
+
+  /**
+   * Loads a model file onto a runtime with options, as
+   * {@link #load(SeqcoreRuntime, Path, LoadOptions)}.
+   *
+   * @since 0.3
+   */
+  public static Model load(SeqcoreRuntime runtime, String path, LoadOptions options) {
+    Objects.requireNonNull(path, "path is null");
+    int dtype = Objects.requireNonNull(options, "options is null").weightDType().code();
+    if (runtime == null) {
+      return wrap(SeqcoreNative.model_load_file_with(null, path, dtype));
+    }
+    runtime.enter();
+    try {
+      return wrap(SeqcoreNative.model_load_file_with(runtime.nat, path, dtype));
     } finally {
       runtime.exit();
     }
@@ -119,13 +163,42 @@ public final class Model extends Handle {
     return loadBuffer(runtime, Buffers.in(data, "data"));
   }
 
+  /**
+   * Loads a model from bytes onto a runtime (null: the process-wide CPU
+   * runtime) with options.
+   *
+   * @since 0.3
+   */
+  public static Model fromBytes(SeqcoreRuntime runtime, byte[] data, LoadOptions options) {
+    Objects.requireNonNull(options, "options is null");
+    return loadBuffer(runtime, Buffers.nonNull(data, "data"), options);
+  }
+
+  /**
+   * Loads a model from a buffer onto a runtime (null: the process-wide CPU
+   * runtime) with options.
+   *
+   * @since 0.3
+   */
+  public static Model fromBuffer(SeqcoreRuntime runtime, ByteBuffer data, LoadOptions options) {
+    Objects.requireNonNull(options, "options is null");
+    return loadBuffer(runtime, Buffers.in(data, "data"), options);
+  }
+
   private static Model loadBuffer(SeqcoreRuntime runtime, Object data) {
+    return loadBuffer(runtime, data, null);
+  }
+
+  /** Loads from bytes; null options use the plain load (the defaults). */
+  private static Model loadBuffer(SeqcoreRuntime runtime, Object data, LoadOptions options) {
     if (runtime == null) {
-      return wrap(SeqcoreNative.model_load_buffer(null, data));
+      return wrap(options == null ? SeqcoreNative.model_load_buffer(null, data)
+          : SeqcoreNative.model_load_buffer_with(null, data, options.weightDType().code()));
     }
     runtime.enter();
     try {
-      return wrap(SeqcoreNative.model_load_buffer(runtime.nat, data));
+      return wrap(options == null ? SeqcoreNative.model_load_buffer(runtime.nat, data)
+          : SeqcoreNative.model_load_buffer_with(runtime.nat, data, options.weightDType().code()));
     } finally {
       runtime.exit();
     }
@@ -182,6 +255,17 @@ public final class Model extends Handle {
   public long weightBytes() {
     ensureOpen();
     return info.weightBytes;
+  }
+
+  /**
+   * The precision the weight matrices are held in: {@link DType#F32} unless
+   * loaded with other {@link LoadOptions}.
+   *
+   * @since 0.3
+   */
+  public DType weightDType() {
+    ensureOpen();
+    return info.weightDType;
   }
 
   /** The named state tensors one stream holds (unmodifiable): the state layout. */

@@ -13,6 +13,7 @@ final class ModelInfo {
   final boolean outputIsLogits;
   final long stateBytes;
   final long weightBytes;
+  final DType weightDType;
   final List<BlockInfo> blocks;
   final List<StateTensorInfo> state;
   final Tokenizer tokenizer;
@@ -24,6 +25,7 @@ final class ModelInfo {
     outputIsLogits = m.output_is_logits() != 0;
     stateBytes = m.state_bytes();
     weightBytes = m.weight_bytes();
+    weightDType = DType.fromCode(m.weight_dtype());
     List<BlockInfo> b = new ArrayList<>();
     for (long i = 0, n = m.block_count(); i < n; i++) {
       b.add(new BlockInfo(m.block_name(i), m.block_plugin(i)));

@@ -351,6 +351,28 @@ public final class Stream extends Handle {
     }
   }
 
+  /**
+   * Generation over several streams of one language model in one batched
+   * call: feeds {@code tokens[i]} to {@code streams.get(i)} and returns the
+   * token each samples next, with its own sampling settings and generator;
+   * element {@code i} is exactly what {@code streams.get(i).generate(tokens[i])}
+   * would return. Feed prompts with {@link #generate(int...)} or
+   * {@link #forwardTokens(int[], OutputMode)} first. To generate with the same
+   * streams repeatedly, {@link StreamBatch#generate(int[])} saves the per-call
+   * setup.
+   *
+   * @return one token id per stream, not yet fed
+   * @throws SeqcoreException {@link Status#INVALID_ARGUMENT} (a token out of range, a stream
+   *     twice, not a token-to-logits model), {@link Status#MISMATCH} (streams of different
+   *     models), {@link Status#SHAPE} (not one token per stream). On failure no stream changes.
+   * @since 0.3
+   */
+  public static int[] generateMany(List<Stream> streams, int[] tokens) {
+    try (StreamBatch batch = new StreamBatch(streams)) {
+      return batch.generate(tokens);
+    }
+  }
+
   // ---------------------------------------------------------------- sampling
 
   /**

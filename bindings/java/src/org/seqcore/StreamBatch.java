@@ -11,7 +11,8 @@ import org.seqcore.internal.NativeStreamBatch;
 
 /**
  * A reusable list of streams of one model, stepped together by one position
- * each in one batched call ({@code seqc_stream_step_many}). Row {@code i} of
+ * each in one batched call ({@code seqc_stream_step_many}), or generating a
+ * token each ({@link #generate(int[])}). Row {@code i} of
  * the input and of the output belongs to the {@code i}-th stream added; each
  * stream may be at its own position, and the results are bit for bit those of
  * stepping each stream alone.
@@ -158,8 +159,52 @@ public final class StreamBatch extends Handle {
     o.commit();
   }
 
-  /** Pins the batch and every stream (so none is freed meanwhile), then steps. */
+  /**
+   * Generation over every stream in one batched call
+   * ({@code seqc_stream_generate_many}): feeds {@code tokens[i]} to the
+   * {@code i}-th stream and returns the token it samples next, with that
+   * stream's own sampling settings and generator. Each result is exactly that
+   * of {@code stream.generate(tokens[i])}. As with {@link Stream#generate(int...)},
+   * the returned tokens have not been fed yet: pass them to the next call.
+   *
+   * <pre>{@code
+   * int[] last = batch.generate(firstTokens);
+   * for (int i = 0; i < n; i++) {
+   *   last = batch.generate(last);
+   * }
+   * }</pre>
+   *
+   * @param tokens one token id per stream
+   * @return one token id per stream
+   * @throws SeqcoreException {@link Status#INVALID_ARGUMENT} (a token out of range, a stream
+   *     twice, a closed stream, not a token-to-logits model), {@link Status#MISMATCH}
+   *     (streams of different models), {@link Status#SHAPE} (not one token per stream).
+   *     On failure no stream changes.
+   * @since 0.3
+   */
+  public int[] generate(int[] tokens) {
+    Buffers.nonNull(tokens, "tokens");
+    ensureOpen();
+    int[] out = new int[streams.size()];
+    generate(tokens, out);
+    return out;
+  }
+
+  /** As {@link #generate(int[])}, writing into {@code out} (at least one element per stream). */
+  public void generate(int[] tokens, int[] out) {
+    Buffers.nonNull(tokens, "tokens");
+    Buffers.nonNull(out, "out");
+    run(tokens, out, Op.GENERATE);
+  }
+
   private void run(Object in, Object out, boolean tokens) {
+    run(in, out, tokens ? Op.STEP_TOKENS : Op.STEP);
+  }
+
+  private enum Op { STEP, STEP_TOKENS, GENERATE }
+
+  /** Pins the batch and every stream (so none is freed meanwhile), then runs the call. */
+  private void run(Object in, Object out, Op op) {
     enter();
     int entered = 0;
     try {
@@ -167,10 +212,16 @@ public final class StreamBatch extends Handle {
         s.enter();
         entered++;
       }
-      if (tokens) {
-        nat.step_tokens(in, out);
-      } else {
-        nat.step(in, out);
+      switch (op) {
+        case STEP_TOKENS:
+          nat.step_tokens(in, out);
+          break;
+        case GENERATE:
+          nat.generate(in, out);
+          break;
+        default:
+          nat.step(in, out);
+          break;
       }
     } finally {
       for (int i = 0; i < entered; i++) {

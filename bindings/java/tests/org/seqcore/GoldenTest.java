@@ -80,6 +80,24 @@ class GoldenTest {
         }
         assertArrayEquals(goldenSampled, got);
       }
+      // 3 and 4 at once: the prompt fed to each by generate, then generateMany.
+      try (Stream greedy = lm.newStream(); Stream sampled = lm.newStream();
+           StreamBatch batch = new StreamBatch(java.util.Arrays.asList(greedy, sampled))) {
+        sampled.setSampling(0.8f, 40, 0.95f);
+        sampled.setSeed(1234);
+        int[] gotGreedy = new int[32];
+        int[] gotSampled = new int[32];
+        int[] last = {greedy.generate(prompt), sampled.generate(prompt)};
+        for (int i = 0; i < 32; i++) {
+          gotGreedy[i] = last[0];
+          gotSampled[i] = last[1];
+          if (i < 31) {
+            last = batch.generate(last);
+          }
+        }
+        assertArrayEquals(goldenGreedy, gotGreedy, "generateMany, greedy");
+        assertArrayEquals(goldenSampled, gotSampled, "generateMany, sampled");
+      }
     }
   }
 }
