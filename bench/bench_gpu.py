@@ -10,13 +10,15 @@ OUT_DIR/bench_gpu.json. Figures:
   * LSTM 2 x 1024 fp32 (torch.nn.LSTM weights, imported through the state dict): step at batch 1
     and 64, and a 2048-position sequence at batch 1, against cuDNN through PyTorch on the same
     weights. A step is timed from call to result (synchronised), for both libraries;
-  * Mamba-130m and Mamba-2-130m shapes (bench/make_random_hf.py, fp32): step at batch 1,
-    aggregate positions/s of step_many at 8, 64 and 256 streams, prefill of 2048 positions
-    (last logits), against transformers (its PyTorch path, no custom kernels) on the same
-    directory: prefill = one forward over 2048 tokens, step = greedy generate of 64 tokens
-    with the cache, per token;
-  * a sweep over the number of streams (1 to 256) of both Mamba shapes: latency of one
-    step_many call and positions/s, plotted to OUT_DIR/streams.png (matplotlib).
+  * Mamba-130m and Mamba-2-130m shapes (bench/make_random_hf.py), with bf16 and with fp32
+    weight matrices: a greedy generation step at batch 1 (token in, token out; the logits stay
+    on the device), aggregate positions/s of generate_many at 8, 64 and 256 streams, prefill
+    of 2048 and 16384 positions (last logits), against transformers (its PyTorch path, no
+    custom kernels) in the same dtype on the same directory: prefill = one forward over 2048
+    tokens, step = greedy generate of 64 tokens with the cache, per token. The floor is the
+    bytes a step reads (step_read_bytes at that dtype) over the measured bandwidth;
+  * a sweep over the number of streams (1 to 256) of both Mamba shapes at both dtypes:
+    latency of one generate_many call and positions/s, plotted to OUT_DIR/streams.png.
 """
 import argparse
 import json
@@ -91,23 +93,31 @@ def bench_lstm(binary, tmp, quick):
     return res
 
 
-def bench_mamba(binary, tmp, shape, quick):
+def bench_mamba(binary, tmp, shape, dtype, quick):
+    """One Mamba shape at one weight dtype: ours (token in, sampled token out: generate and
+    generate_many, greedy, the logits never leave the device) and transformers' generate."""
     d = os.path.join(tmp, shape)
-    subprocess.run([sys.executable, os.path.join(HERE, "make_random_hf.py"), shape, d], check=True,
-                   capture_output=True)
-    res = {"model": f"{shape} fp32"}
-    o = ours(binary, d, "--steps", "300" if quick else "1000", "--positions", "2048", "--repeats", "3",
+    if not os.path.isdir(d):
+        subprocess.run([sys.executable, os.path.join(HERE, "make_random_hf.py"), shape, d], check=True,
+                       capture_output=True)
+    res = {"model": f"{shape} {dtype}"}
+    common = ("--dtype", dtype, "--generate")
+    o = ours(binary, d, *common, "--steps", "300" if quick else "1000", "--positions", "2048", "--repeats", "3",
              "--output", "last")
     res.update(ours_step_us=o["step_us_p50"], ours_prefill=o["forward_positions_per_s"],
                step_read_bytes=o["step_read_bytes"])
+    o16 = ours(binary, d, "--dtype", dtype, "--steps", "10", "--positions", "16384", "--repeats", "2",
+               "--output", "last")
+    res["ours_prefill16k"] = o16["forward_positions_per_s"]
     for B in (8, 64, 256):
-        ob = ours(binary, d, "--steps", "100", "--positions", "256", "--repeats", "1", "--output", "last",
+        ob = ours(binary, d, *common, "--steps", "100", "--positions", "256", "--repeats", "1", "--output", "last",
                   "--batch", str(B))
         res[f"ours_b{B}_pos_s"] = ob["batch_positions_per_s"]
     try:
         import transformers
         cls = transformers.MambaForCausalLM if shape.startswith("mamba-") else transformers.Mamba2ForCausalLM
-        model = cls.from_pretrained(d, torch_dtype=torch.float32).cuda().eval()
+        tdt = torch.bfloat16 if dtype == "bf16" else torch.float32
+        model = cls.from_pretrained(d, torch_dtype=tdt).cuda().eval()
         ids = torch.randint(0, 50000, (1, 2048), device="cuda")
         with torch.no_grad():
             res["hf_prefill"] = 2048 / wall_median(lambda: model(ids[:, :2048], use_cache=False), 2 if quick else 3,
@@ -127,12 +137,12 @@ def bench_mamba(binary, tmp, shape, quick):
 SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
-def sweep_streams(binary, tmp, shape):
+def sweep_streams(binary, tmp, shape, dtype):
     d = os.path.join(tmp, shape)
     out = []
     for B in SWEEP:
-        o = ours(binary, d, "--steps", "40", "--positions", "64", "--repeats", "1", "--output", "last",
-                 "--batch", str(B))
+        o = ours(binary, d, "--dtype", dtype, "--generate", "--steps", "40", "--positions", "64", "--repeats", "1",
+                 "--output", "last", "--batch", str(B))
         out.append({"streams": B, "step_us": o["batch_step_us_p50"], "pos_s": o["batch_positions_per_s"]})
     return out
 
@@ -146,7 +156,7 @@ def plot(sweeps, gpu, path):
         x = [p["streams"] for p in pts]
         a.plot(x, [p["step_us"] for p in pts], marker="o", label=name)
         b.plot(x, [p["pos_s"] for p in pts], marker="o", label=name)
-    for ax, title, unit in ((a, "latency of one step_many call", "us"), (b, "throughput", "positions/s")):
+    for ax, title, unit in ((a, "latency of one generate_many call", "us"), (b, "throughput", "positions/s")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("streams stepped together")
@@ -154,7 +164,7 @@ def plot(sweeps, gpu, path):
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
-    fig.suptitle(f"libseqcore CUDA backend, fp32 weights, {gpu}")
+    fig.suptitle(f"libseqcore CUDA backend, greedy generation, {gpu}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -171,8 +181,10 @@ def main():
     rows = {"gpu": gpu, "bandwidth_gbs": bw / 1e9, "torch": torch.__version__}
     with tempfile.TemporaryDirectory() as tmp:
         rows["lstm"] = bench_lstm(a.seqcore, tmp, a.quick)
-        rows["mamba"] = [bench_mamba(a.seqcore, tmp, s, a.quick) for s in ("mamba-130m", "mamba2-130m")]
-        rows["sweep"] = {s: sweep_streams(a.seqcore, tmp, s) for s in ("mamba-130m", "mamba2-130m")}
+        rows["mamba"] = [bench_mamba(a.seqcore, tmp, s, dt, a.quick) for s in ("mamba-130m", "mamba2-130m")
+                         for dt in ("bf16", "f32")]
+        rows["sweep"] = {f"{s} {dt}": sweep_streams(a.seqcore, tmp, s, dt) for s in ("mamba-130m", "mamba2-130m")
+                         for dt in ("bf16", "f32")}
     try:
         plot(rows["sweep"], gpu, os.path.join(a.out, "streams.png"))
     except Exception as e:  # noqa: BLE001 - the table matters more than the picture
@@ -189,15 +201,17 @@ def main():
              f"| {L['cudnn_step_us'] / L['ours_step_us']:.2f}x | {L['ours_b64_us']:.1f} us | {L['cudnn_b64_us']:.1f} us "
              f"| {L['cudnn_b64_us'] / L['ours_b64_us']:.2f}x | {L['ours_seq']:,.0f} pos/s | {L['cudnn_seq']:,.0f} pos/s "
              f"| {L['ours_seq'] / L['cudnn_seq']:.2f}x |", "",
-             "| model | floor | step b1, ours | step b1, transformers | 8 streams | 64 streams | 256 streams "
-             "| prefill 2048, ours | prefill 2048, transformers |", "|---|---|---|---|---|---|---|---|---|"]
+             "| model | floor | step b1, ours | ours / floor | step b1, transformers | 8 streams | 64 streams "
+             "| 256 streams | prefill 2048, ours | prefill 2048, transformers | prefill 16384, ours |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for m in rows["mamba"]:
         fl = m["step_read_bytes"] / bw * 1e6
         hs = f"{m['hf_step_us']:.0f} us" if "hf_step_us" in m else "-"
         hp = f"{m['hf_prefill']:,.0f} pos/s" if "hf_prefill" in m else "-"
-        lines.append(f"| {m['model']} | {fl:.1f} us | {m['ours_step_us']:.1f} us | {hs} | {m['ours_b8_pos_s']:,.0f} pos/s "
+        lines.append(f"| {m['model']} | {fl:.1f} us | {m['ours_step_us']:.1f} us | {m['ours_step_us'] / fl:.2f} "
+                     f"| {hs} | {m['ours_b8_pos_s']:,.0f} pos/s "
                      f"| {m['ours_b64_pos_s']:,.0f} pos/s | {m['ours_b256_pos_s']:,.0f} pos/s "
-                     f"| {m['ours_prefill']:,.0f} pos/s | {hp} |")
+                     f"| {m['ours_prefill']:,.0f} pos/s | {hp} | {m['ours_prefill16k']:,.0f} pos/s |")
         if "hf_error" in m:
             lines.append(f"\n(transformers on {m['model']}: {m['hf_error']})\n")
     text = "\n".join(lines) + "\n"
