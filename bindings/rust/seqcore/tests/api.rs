@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bits, prompt, scenario_frames};
+use common::{bits, prompt, scenario_frames, status};
 use seqcore::registry::{self, PluginKind};
 use seqcore::{
     Device, Dtype, Error, InputKind, Model, OutputMode, Runtime, Sampling, Status, Stream, Token,
@@ -17,13 +17,6 @@ fn token_model() -> Model {
     Model::load(common::token_model()).unwrap()
 }
 
-/// The status of an expected failure, with its message checked non-empty.
-#[track_caller]
-fn status<T: std::fmt::Debug>(result: seqcore::Result<T>) -> Status {
-    let err = result.expect_err("the call should fail");
-    assert!(!err.message.is_empty(), "{err:?} has no message");
-    err.status
-}
 
 // ------------------------------------------------------------------ versions
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_many_equals_solo, many_settings};
+use common::{check_many_equals_solo, many_settings, status};
 use seqcore::{Dtype, LoadOptions, Model, OutputMode, Runtime, Status, Stream, Token};
 
 fn token_model() -> Model {
@@ -22,12 +22,6 @@ fn rel_diff(a: &[f32], b: &[f32]) -> f32 {
     err / scale
 }
 
-#[track_caller]
-fn status<T: std::fmt::Debug>(result: seqcore::Result<T>) -> Status {
-    let err = result.expect_err("the call should fail");
-    assert!(!err.message.is_empty(), "{err:?} has no message");
-    err.status
-}
 
 // -------------------------------------------------------------- weight dtype
 

@@ -136,3 +136,11 @@ pub fn check_many_equals_solo(model: &Model, settings: &[Sampling; 3], steps: us
         assert_eq!(a.snapshot().unwrap(), b.snapshot().unwrap());
     }
 }
+
+/// The status of an expected failure, with its message checked non-empty.
+#[track_caller]
+pub fn status<T: std::fmt::Debug>(result: seqcore::Result<T>) -> seqcore::Status {
+    let err = result.expect_err("the call should fail");
+    assert!(!err.message.is_empty(), "{err:?} has no message");
+    err.status
+}
