@@ -11,7 +11,7 @@
 //   - a snapshot taken on the GPU restores on the CPU and one taken on the
 //     CPU restores on the GPU, and both continue like the other backend;
 //   - fork on the GPU: both continue identically (bit for bit);
-//   - step_many over streams at different positions == each stream alone
+//   - step_many over 5 and 12 streams at different positions == each stream alone
 //     (within kTol: a batched GEMM may sum in another order than a GEMV);
 //   - reset returns to the initial behaviour (bit for bit).
 // Then a whole pre-norm LM stack and the HF Mamba goldens (tests/oracle/hf)
@@ -188,26 +188,28 @@ void conform_gpu(const Case& c) {
     CHECK(bitwise_equal(x, y));
     CHECK_CLOSE(x, tail, "GPU fork continued vs CPU");
   }
-  {
-    // step_many: 5 streams at different positions, one batched call per step.
-    constexpr int kN = 5;
+  // step_many: 5 and 12 streams at different positions, one batched call per
+  // step (the products switch from GEMV to GEMM above 8 rows).
+  for (const int kN : {5, 12}) {
+    CAPTURE(kN);
     std::vector<StreamHandle> ss;
     for (int i = 0; i < kN; ++i) {
       ss.emplace_back(mg.m);
-      run_steps(ss.back().s, c, 0, 7 * i);
+      run_steps(ss.back().s, c, 0, 3 * i);
     }
     std::vector<seqc_stream*> ptrs;
     for (auto& s : ss) ptrs.push_back(s.s);
     std::vector<float> in(size_t(kN * c.in_width)), out(size_t(kN * c.out_width));
     double worst = 0;
-    for (int k = 0; k < std::min<int>(20, int(kT) - 7 * (kN - 1)); ++k) {
+    for (int k = 0; k < std::min<int>(20, int(kT) - 3 * (kN - 1)); ++k) {
       for (int i = 0; i < kN; ++i)
-        std::copy_n(c.input.data() + (7 * i + k) * c.in_width, c.in_width, in.data() + i * c.in_width);
-      REQUIRE(seqc_stream_step_many(ptrs.data(), kN, in.data(), in.size(), out.data(), out.size()) == SEQC_OK);
+        std::copy_n(c.input.data() + (3 * i + k) * c.in_width, c.in_width, in.data() + i * c.in_width);
+      REQUIRE(seqc_stream_step_many(ptrs.data(), size_t(kN), in.data(), in.size(), out.data(), out.size()) ==
+              SEQC_OK);
       for (int i = 0; i < kN; ++i) {
         const std::vector<float> got(out.begin() + i * c.out_width, out.begin() + (i + 1) * c.out_width);
-        const std::vector<float> want(steps.begin() + (7 * i + k) * c.out_width,
-                                      steps.begin() + (7 * i + k + 1) * c.out_width);
+        const std::vector<float> want(steps.begin() + (3 * i + k) * c.out_width,
+                                      steps.begin() + (3 * i + k + 1) * c.out_width);
         worst = std::max(worst, rel_err(got, want));
       }
     }

@@ -22,14 +22,17 @@
 //
 // Launches per call: in_proj GEMM (+ bias), conv (1, or 2 for long calls),
 // x_proj GEMM, (bcdt_rms), dt_proj GEMM, scan, out_proj GEMM (+ bias). A
-// step (T = 1) with N <= 64 runs the scan with 16 lanes per (stream,
-// channel) and the states in registers (mamba_step_kernel); longer calls
+// step (T = 1) with N <= 64 runs dt_proj and the scan in one kernel, 16 lanes
+// per (stream, channel) with the states in registers (mamba_step_kernel:
+// 5 launches a layer with the conv and the three GEMVs); longer calls
 // stage chunks of positions through shared memory (mamba_scan_kernel), long
 // single-stream calls as segments side by side (segmented scan).
 #include <algorithm>
 #include <memory>
 #include <vector>
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_pipeline_primitives.h>
 
 #include "core/plugin.hpp"
@@ -97,6 +100,7 @@ struct ScanArgs {
   // b's state is seg_states + b * Di * N instead of the stream's own.
   float* seg_states;
   float* dt_sum;            // pass 1: [B, Di] sum of dt over each segment
+  const void* wdt;          // step kernel: dt_proj.weight [Di, R] in the kernel's WT (dt_proj fused)
   const float* carry_local;  // pass 3: the local end states of pass 1 ...
   const float* carry_dt;     // ... and its dt sums: the initial states are carried in
 };
@@ -287,7 +291,15 @@ __global__ void __launch_bounds__(kScanThreads) mamba_scan_kernel(ScanArgs a) {
 // and the states are the bulk of the bytes. Each lane runs mamba.cpp's order
 // of operations per state; the 16 partial sums of h C are added by the same
 // pairwise tree as the staged scan (tree_sum<16>), by shuffles.
-template <int SPL>
+//
+// For a few streams dt_proj is fused in (a.wdt set): the 16 lanes split the
+// R inputs of channel d's row of dt_proj.weight (stored as WT) and add their
+// partial dot products by butterfly shuffles, so every lane holds dt_raw.
+__device__ __forceinline__ float wt_f(float v) { return v; }
+__device__ __forceinline__ float wt_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float wt_f(__half v) { return __half2float(v); }
+
+template <int SPL, typename WT>
 __global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
   const int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 16;  // (stream, channel)
   const int lane = threadIdx.x % 16;
@@ -295,9 +307,19 @@ __global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
   const bool valid = i < a.B * Di;
   const int64_t b = valid ? i / Di : 0, d = valid ? i - b * Di : 0;  // row b (T = 1)
   const int N = int(a.N);
+  float draw = 0.0f;  // dt_proj row d . dt_r of row b (lanes stride over R)
+  if (!a.wdt) {
+    draw = a.dtr[b * Di + d];  // dt_proj ran as a GEMM (many streams)
+  } else {
+    const WT* w = static_cast<const WT*>(a.wdt) + d * a.R;
+    const float* pr = a.p + b * a.ldp;
+    for (int64_t r = lane; r < a.R; r += 16) draw = fmaf(wt_f(w[r]), pr[r], draw);
+#pragma unroll
+    for (int s = 8; s >= 1; s /= 2) draw += __shfl_xor_sync(0xffffffffu, draw, s, 16);
+  }
   float acc = 0.0f, dt = 0.0f, xv = 0.0f;
   if (valid) {
-    dt = cuda::softplusf_(__fadd_rn(a.dtr[b * Di + d], a.dtb[d]));
+    dt = cuda::softplusf_(__fadd_rn(draw, a.dtb[d]));
     xv = a.xc[b * Di + d];
     const float u = __fmul_rn(dt, xv);
     const float* Bs = a.p + b * a.ldp + a.R;
@@ -418,7 +440,8 @@ class CudaMamba final : public Block {
     }
 
     // (3) dt_proj, then the scan (dt bias, softplus, recurrence, D skip, gate).
-    wdt_.apply(ctx, rows, p, P_, dt, Di, {false, nullptr, 0, R_});
+    // (the step kernel computes dt_proj itself)
+    if (!(step_kernel(T) && fuse_dt(B))) wdt_.apply(ctx, rows, p, P_, dt, Di, {false, nullptr, 0, R_});
     ScanArgs a{};
     a.B = B;
     a.T = T;
@@ -463,6 +486,25 @@ class CudaMamba final : public Block {
     cuda::check_launch("mamba selective scan");
   }
 
+  // Whether a call takes mamba_step_kernel, and whether dt_proj is fused
+  // into it: up to kGemvRows streams (where it would be a GEMV); more streams
+  // run dt_proj as a tensor-core GEMM first.
+  bool step_kernel(int64_t T) const { return T == 1 && N_ <= 64; }
+  static bool fuse_dt(int64_t B) { return B <= cuda::kGemvRows; }
+
+  template <typename WT>
+  void launch_step(const cuda::Ctx& cu, ScanArgs a) const {
+    a.wdt = fuse_dt(a.B) ? wdt_.data() : nullptr;
+    const unsigned grid = cuda::grid_for(a.B * Di_ * 16, 128);
+    if (N_ <= 16)
+      mamba_step_kernel<1, WT><<<grid, 128, 0, cu.stream>>>(a);
+    else if (N_ <= 32)
+      mamba_step_kernel<2, WT><<<grid, 128, 0, cu.stream>>>(a);
+    else
+      mamba_step_kernel<4, WT><<<grid, 128, 0, cu.stream>>>(a);
+    cuda::check_launch("mamba step");
+  }
+
   // Whether a call of B streams x T positions takes the segmented scan.
   static bool segmented(int64_t B, int64_t T) { return B == 1 && T % kSegLen == 0 && T / kSegLen >= kMinSegments; }
 
@@ -499,15 +541,13 @@ class CudaMamba final : public Block {
   }
 
   void launch_scan(const cuda::Ctx& cu, const ScanArgs& a) const {
-    if (a.T == 1 && N_ <= 64) {
-      const unsigned grid = cuda::grid_for(a.B * Di_ * 16, 128);
-      if (N_ <= 16)
-        mamba_step_kernel<1><<<grid, 128, 0, cu.stream>>>(a);
-      else if (N_ <= 32)
-        mamba_step_kernel<2><<<grid, 128, 0, cu.stream>>>(a);
+    if (step_kernel(a.T)) {
+      if (wdt_.dtype() == DType::bf16)
+        launch_step<__nv_bfloat16>(cu, a);
+      else if (wdt_.dtype() == DType::f16)
+        launch_step<__half>(cu, a);
       else
-        mamba_step_kernel<4><<<grid, 128, 0, cu.stream>>>(a);
-      cuda::check_launch("mamba step");
+        launch_step<float>(cu, a);
       return;
     }
     // 16 lanes per channel (twice the blocks) while the grid is small (one
