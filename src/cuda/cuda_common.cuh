@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <utility>
 
 #include "core/dtype.hpp"
 #include "core/plugin.hpp"
@@ -148,6 +149,36 @@ inline unsigned grid_for(int64_t n, int threads) {
 inline const Ctx& ctx_of(const RunCtx& rc) {
   SEQC_CHECK(rc.cu != nullptr);
   return *rc.cu;
+}
+
+// Programmatic dependent launch (PDL): a kernel launched with launch_pdl
+// may be scheduled while its predecessor on the stream is still running, so
+// its launch latency hides behind the predecessor's tail. It must call
+// pdl_wait() before it reads anything the predecessor wrote or writes
+// anything the predecessor reads (a no-op for kernels launched normally).
+// SEQC_CUDA_PDL=0 turns it off (launches then behave as <<<>>>).
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  cudaGridDependencySynchronize();
+#endif
+}
+
+bool pdl_enabled() noexcept;
+
+template <typename... P, typename... A>
+void launch_pdl(const Ctx& c, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, const char* what,
+                A&&... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = c.stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = pdl_enabled() ? 1 : 0;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  check(cudaLaunchKernelEx(&cfg, kernel, std::forward<A>(args)...), what);
 }
 
 // Device math shared by kernels.

@@ -285,6 +285,14 @@ std::unique_lock<std::mutex> submit_lock(const Ctx& c) {
   return lock;
 }
 
+bool pdl_enabled() noexcept {
+  static const bool on = [] {
+    const char* e = std::getenv("SEQC_CUDA_PDL");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
 bool graphs_enabled() noexcept {
   static const bool on = [] {
     const char* e = std::getenv("SEQC_CUDA_GRAPHS");

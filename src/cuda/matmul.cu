@@ -81,6 +81,7 @@ struct GemvArgs {
 // the vector width (else one element per lane step).
 template <typename WT, int MR, bool VEC>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(GemvArgs a) {
+  pdl_wait();  // see launch_pdl
   const int lane = threadIdx.x % 32;
   const int64_t n = int64_t(blockIdx.x) * kGemvWarps + threadIdx.x / 32;
   if (n >= a.N) return;
@@ -139,9 +140,9 @@ template <typename WT, int MR>
 void launch_gemv_rows(const Ctx& c, const GemvArgs& a, bool vec) {
   const unsigned grid = grid_for(a.N, kGemvWarps);
   if (vec)
-    gemv_kernel<WT, MR, true><<<grid, kGemvWarps * 32, 0, c.stream>>>(a);
+    launch_pdl(c, gemv_kernel<WT, MR, true>, grid, kGemvWarps * 32, 0, "gemv", a);
   else
-    gemv_kernel<WT, MR, false><<<grid, kGemvWarps * 32, 0, c.stream>>>(a);
+    launch_pdl(c, gemv_kernel<WT, MR, false>, grid, kGemvWarps * 32, 0, "gemv", a);
   check_launch("gemv");
 }
 
@@ -163,6 +164,7 @@ void launch_gemv(const Ctx& c, const GemvArgs& a) {
 // dst[m, k] = (half) x[m * ldx + k] for k < K: the GEMM input in W's dtype.
 template <typename HT>
 __global__ void to_half_kernel(const float* __restrict__ x, int64_t ldx, HT* __restrict__ dst, int64_t M, int64_t K) {
+  pdl_wait();  // see launch_pdl
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= M * K) return;
   const int64_t m = i / K, k = i - m * K;
@@ -174,6 +176,7 @@ __global__ void to_half_kernel(const float* __restrict__ x, int64_t ldx, HT* __r
 
 // y[r, :] += bias (after a cuBLAS product).
 __global__ void bias_kernel(float* y, int64_t ldy, const float* bias, int64_t rows, int64_t n) {
+  pdl_wait();  // see launch_pdl
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= rows * n) return;
   const int64_t r = i / n, j = i - r * n;

@@ -21,6 +21,7 @@ __device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
 template <bool vec4>
 __global__ void gather_rows(const float* __restrict__ table, const int32_t* __restrict__ ids,
                             float* __restrict__ y, int64_t rows, int64_t dim, int64_t vocab) {
+  cuda::pdl_wait();  // see launch_pdl
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const int64_t id = ids[r];
     const bool ok = id >= 0 && id < vocab;
@@ -42,6 +43,7 @@ __global__ void gather_rows(const float* __restrict__ table, const int32_t* __re
 template <typename HT>
 __global__ void gather_rows_half(const HT* __restrict__ table, const int32_t* __restrict__ ids, float* __restrict__ y,
                                  int64_t rows, int64_t dim, int64_t vocab) {
+  cuda::pdl_wait();  // see launch_pdl
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const int64_t id = ids[r];
     const bool ok = id >= 0 && id < vocab;
@@ -73,15 +75,17 @@ class CudaEmbedding final : public Block {
     if (threads < 32) threads = 32;
     const unsigned grid = unsigned(rows < 65535 ? rows : 65535);
     if (table_.dtype() == DType::bf16)
-      gather_rows_half<<<grid, threads, 0, c.stream>>>(static_cast<const __nv_bfloat16*>(table_.data()), ids, y, rows,
-                                                       dim_, vocab_);
+      cuda::launch_pdl(c, gather_rows_half<__nv_bfloat16>, grid, threads, 0, "layer/embedding gather",
+                       static_cast<const __nv_bfloat16*>(table_.data()), ids, y, rows, dim_, vocab_);
     else if (table_.dtype() == DType::f16)
-      gather_rows_half<<<grid, threads, 0, c.stream>>>(static_cast<const __half*>(table_.data()), ids, y, rows, dim_,
-                                                       vocab_);
+      cuda::launch_pdl(c, gather_rows_half<__half>, grid, threads, 0, "layer/embedding gather",
+                       static_cast<const __half*>(table_.data()), ids, y, rows, dim_, vocab_);
     else if (vec4)
-      gather_rows<true><<<grid, threads, 0, c.stream>>>(table, ids, y, rows, dim_, vocab_);
+      cuda::launch_pdl(c, gather_rows<true>, grid, threads, 0, "layer/embedding gather", table, ids, y, rows, dim_,
+                       vocab_);
     else
-      gather_rows<false><<<grid, threads, 0, c.stream>>>(table, ids, y, rows, dim_, vocab_);
+      cuda::launch_pdl(c, gather_rows<false>, grid, threads, 0, "layer/embedding gather", table, ids, y, rows, dim_,
+                       vocab_);
     cuda::check_launch("layer/embedding gather");
   }
 

@@ -35,6 +35,7 @@ __device__ __forceinline__ float block_sum(float v, float* sh) {
 // y = x * (1 / sqrt(mean(x^2) + eps)) * scale  (scale = weight + offset)
 __global__ void rmsnorm_kernel(const float* x, float* y, const float* __restrict__ scale, int64_t rows,
                                int64_t dim, float eps) {
+  cuda::pdl_wait();  // see launch_pdl
   __shared__ float sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* xr = x + r * dim;
@@ -51,6 +52,7 @@ __global__ void rmsnorm_kernel(const float* x, float* y, const float* __restrict
 // variance (sum of squared deviations of the rounded x - mean).
 __global__ void layernorm_kernel(const float* x, float* y, const float* __restrict__ weight,
                                  const float* __restrict__ bias, int64_t rows, int64_t dim, float eps) {
+  cuda::pdl_wait();  // see launch_pdl
   __shared__ float sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* xr = x + r * dim;
@@ -97,8 +99,8 @@ class CudaRmsNorm final : public Block {
     const int64_t rows = B * T;
     if (rows <= 0) return;
     const cuda::Ctx& c = cuda::ctx_of(ctx);
-    rmsnorm_kernel<<<grid_rows(rows), threads_for(dim_), 0, c.stream>>>(x, y, scale_.data(), rows, dim_, eps_);
-    cuda::check_launch("layer/rmsnorm");
+    cuda::launch_pdl(c, rmsnorm_kernel, grid_rows(rows), threads_for(dim_), 0, "layer/rmsnorm", x, y,
+                     static_cast<const float*>(scale_.data()), rows, dim_, eps_);
   }
 
   size_t weight_bytes() const override { return scale_.bytes(); }

@@ -52,6 +52,7 @@ __global__ void conv_columns_kernel(const float* __restrict__ x, int64_t ldx, fl
                                     int64_t B, int64_t T, int64_t C, int64_t K, const float* __restrict__ w,
                                     const float* __restrict__ bias, std::byte* const* streams, size_t off,
                                     bool silu) {
+  cuda::pdl_wait();  // see launch_pdl
   const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= C) return;
   for (int64_t b = blockIdx.y; b < B; b += gridDim.y) {
@@ -69,6 +70,7 @@ __global__ void conv_outputs_kernel(const float* __restrict__ x, int64_t ldx, fl
                                     int64_t B, int64_t T, int64_t C, int64_t K, const float* __restrict__ w,
                                     const float* __restrict__ bias, std::byte* const* streams, size_t off,
                                     bool silu) {
+  cuda::pdl_wait();  // see launch_pdl
   const int64_t total = B * T * C;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t c = i % C, r = i / C, b = r / T, t = r % T;
@@ -80,6 +82,7 @@ __global__ void conv_outputs_kernel(const float* __restrict__ x, int64_t ldx, fl
 // grid (ceil(C / kThreads), min(B, 65535)): the new state after the outputs were made.
 __global__ void conv_state_kernel(const float* __restrict__ x, int64_t ldx, int64_t B, int64_t T, int64_t C,
                                   int64_t K, std::byte* const* streams, size_t off) {
+  cuda::pdl_wait();  // see launch_pdl
   const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= C) return;
   for (int64_t b = blockIdx.y; b < B; b += gridDim.y)
@@ -97,9 +100,8 @@ void causal_conv(const Ctx& ctx, const float* x, int64_t ldx, float* y, int64_t 
   // Per-column work is T * K sequential taps: fine for a step or a few
   // positions; beyond that, one thread per output.
   if (T * K <= 64 || T == 1) {
-    conv_columns_kernel<<<col_grid, kThreads, 0, ctx.stream>>>(x, ldx, y, ldy, B, T, C, K, w, bias, streams,
-                                                               state_offset, silu);
-    check_launch("causal conv (columns)");
+    launch_pdl(ctx, conv_columns_kernel, col_grid, kThreads, 0, "causal conv (columns)", x, ldx, y, ldy, B, T, C,
+               K, w, bias, streams, state_offset, silu);
     return;
   }
   const int64_t total = B * T * C;

@@ -74,6 +74,7 @@ __device__ __forceinline__ void rms_segment(float* v, int64_t n, float eps, int 
 // grid (rows), block 96: warp 0 normalises dt_r [0, R), warp 1 B [R, R+N),
 // warp 2 C [R+N, R+2N) of row blockIdx.x of p (row stride ldp).
 __global__ void bcdt_rms_kernel(float* __restrict__ p, int64_t ldp, int64_t R, int64_t N, float eps) {
+  cuda::pdl_wait();  // see launch_pdl
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   float* row = p + int64_t(blockIdx.x) * ldp;
   if (warp == 0) rms_segment(row, R, eps, lane);
@@ -152,6 +153,7 @@ __host__ __device__ constexpr int64_t buffer_floats(int64_t tc, int64_t N, int64
 // position-to-position chain.
 template <int L, int SPL>
 __global__ void __launch_bounds__(kScanThreads) mamba_scan_kernel(ScanArgs a) {
+  cuda::pdl_wait();  // see launch_pdl
   constexpr int cpb = kScanThreads / L;
   extern __shared__ float smem[];
   const int N = int(a.N), tcm = int(a.tc);
@@ -301,6 +303,7 @@ __device__ __forceinline__ float wt_f(__half v) { return __half2float(v); }
 
 template <int SPL, typename WT>
 __global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
+  cuda::pdl_wait();  // see launch_pdl
   const int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 16;  // (stream, channel)
   const int lane = threadIdx.x % 16;
   const int64_t Di = a.Di;
@@ -363,6 +366,7 @@ __global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
 // The last segment's end state becomes the stream's.
 __global__ void seg_store_kernel(const float* __restrict__ last, std::byte* const* streams, size_t ssm_off,
                                  int64_t n) {
+  cuda::pdl_wait();  // see launch_pdl
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) cuda::state_f32(streams, 0, ssm_off)[i] = last[i];
 }
@@ -435,7 +439,7 @@ class CudaMamba final : public Block {
     // (2) x_proj; bcdt_rms.
     wxp_.apply(ctx, rows, xc, Di, p, P_);
     if (bcdt_) {
-      bcdt_rms_kernel<<<unsigned(rows), 96, 0, cu.stream>>>(p, P_, R_, N_, eps_);
+      cuda::launch_pdl(cu, bcdt_rms_kernel, unsigned(rows), 96, 0, "mamba bcdt_rms", p, P_, R_, N_, eps_);
       cuda::check_launch("mamba bcdt_rms");
     }
 
@@ -497,11 +501,11 @@ class CudaMamba final : public Block {
     a.wdt = fuse_dt(a.B) ? wdt_.data() : nullptr;
     const unsigned grid = cuda::grid_for(a.B * Di_ * 16, 128);
     if (N_ <= 16)
-      mamba_step_kernel<1, WT><<<grid, 128, 0, cu.stream>>>(a);
+      cuda::launch_pdl(cu, mamba_step_kernel<1, WT>, grid, 128, 0, "mamba step", a);
     else if (N_ <= 32)
-      mamba_step_kernel<2, WT><<<grid, 128, 0, cu.stream>>>(a);
+      cuda::launch_pdl(cu, mamba_step_kernel<2, WT>, grid, 128, 0, "mamba step", a);
     else
-      mamba_step_kernel<4, WT><<<grid, 128, 0, cu.stream>>>(a);
+      cuda::launch_pdl(cu, mamba_step_kernel<4, WT>, grid, 128, 0, "mamba step", a);
     cuda::check_launch("mamba step");
   }
 
