@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -117,14 +119,14 @@ class Matrix {
   DType dt_ = DType::f32;
 };
 
-// y[M, N] = x[M, K] * W^T + beta * y, all row-major: x with leading dimension
-// ldx, W[N, K] in PyTorch nn.Linear layout with leading dimension ldw, y with
-// ldy. Full FP32 (no TF32), on ctx.stream.
+// The cuBLAS products behind Matrix (K > 0): y[M, N] = x[M, K] * W^T + beta * y,
+// all row-major: x with leading dimension ldx, W[N, K] in PyTorch nn.Linear
+// layout with leading dimension ldw, y with ldy. Full FP32 (no TF32).
 void gemm_nt(const Ctx& c, int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx, const float* W,
              int64_t ldw, float* y, int64_t ldy, float beta = 0.0f);
 
-// y[r, :] += bias for r < rows (y row-major, width n).
-void add_bias(const Ctx& c, float* y, const float* bias, int64_t rows, int64_t n);
+// y[r, :n] += bias for r < rows (row r at y + r * ldy).
+void add_bias(const Ctx& c, float* y, int64_t ldy, const float* bias, int64_t rows, int64_t n);
 
 // out[(l * B + b) * W + j] = float j of row l of the state tensor at byte
 // offset `off` ([L, W] per stream) of stream b: a recurrent block's per-layer
@@ -182,6 +184,10 @@ void launch_pdl(const Ctx& c, void (*kernel)(P...), dim3 grid, dim3 block, size_
 }
 
 // Device math shared by kernels.
+// A stored weight element as f32.
+__device__ __forceinline__ float to_float(float v) { return v; }
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 __device__ __forceinline__ float siluf_(float x) { return x / (1.0f + expf(-x)); }
 // softplus as cpu::vsoftplus computes it: log1p(exp(x)), x for x > 20.

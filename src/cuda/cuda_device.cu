@@ -51,8 +51,6 @@ struct Blas {
   cublasStatus_t (*set_math_mode)(cublasHandle_t, cublasMath_t) = nullptr;
   const char* (*status_name)(cublasStatus_t) = nullptr;
   decltype(&cublasSgemm_v2) sgemm = nullptr;
-  decltype(&cublasSgemv_v2) sgemv = nullptr;
-  decltype(&cublasSgeam) sgeam = nullptr;
   cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
                             const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
                             cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
@@ -78,8 +76,6 @@ const Blas& blas() {
     sym(x.set_math_mode, "cublasSetMathMode");
     x.status_name = reinterpret_cast<const char* (*)(cublasStatus_t)>(dlsym(x.lib, "cublasGetStatusName"));
     sym(x.sgemm, "cublasSgemm_v2");
-    sym(x.sgemv, "cublasSgemv_v2");
-    sym(x.sgeam, "cublasSgeam");
     sym(x.gemm_ex, "cublasGemmEx");
     return x;
   }();
@@ -195,10 +191,11 @@ __global__ void add_kernel(float* __restrict__ y, const float* __restrict__ x, i
     y[i] += x[i];
 }
 
-__global__ void bias_kernel(float* __restrict__ y, const float* __restrict__ b, int64_t rows, int64_t n) {
+__global__ void bias_kernel(float* __restrict__ y, int64_t ldy, const float* __restrict__ b, int64_t rows,
+                            int64_t n) {
   const int64_t total = rows * n;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] += b[i % n];
+    y[(i / n) * ldy + i % n] += b[i % n];
 }
 
 __global__ void gather_state_rows_kernel(std::byte* const* streams, size_t off, float* __restrict__ out, int64_t L,
@@ -231,9 +228,9 @@ void add(const Ctx& c, float* y, const float* x, int64_t n) {
   check_launch("residual add");
 }
 
-void add_bias(const Ctx& c, float* y, const float* bias, int64_t rows, int64_t n) {
+void add_bias(const Ctx& c, float* y, int64_t ldy, const float* bias, int64_t rows, int64_t n) {
   if (rows <= 0 || n <= 0) return;
-  bias_kernel<<<capped_grid(c, rows * n, 256), 256, 0, c.stream>>>(y, bias, rows, n);
+  bias_kernel<<<capped_grid(c, rows * n, 256), 256, 0, c.stream>>>(y, ldy, bias, rows, n);
   check_launch("bias add");
 }
 
@@ -445,23 +442,11 @@ DeviceArray::~DeviceArray() {
 void gemm_nt(const Ctx& c, int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx, const float* W,
              int64_t ldw, float* y, int64_t ldy, float beta) {
   if (M <= 0 || N <= 0) return;
+  SEQC_CHECK(K > 0);  // Matrix::apply runs empty products and small M as its GEMV
   // Row-major y[M,N] = x[M,K] W[N,K]^T is column-major y^T[N,M] = W^T... :
   // cuBLAS sees W as column-major [K, N] (ld ldw), transposed -> [N, K];
   // x as column-major [K, M] (ld ldx); y as column-major [N, M] (ld ldy).
   const float alpha = 1.0f;
-  if (K <= 0) {
-    // Nothing to multiply: y = beta * y.
-    const float zero = 0.0f;
-    check(blas().sgeam(c.blas, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), &beta, y, int(ldy), &zero, y, int(ldy),
-                      y, int(ldy)),
-          "cublasSgeam");
-    return;
-  }
-  if (M == 1) {
-    check(blas().sgemv(c.blas, CUBLAS_OP_T, int(K), int(N), &alpha, W, int(ldw), x, 1, &beta, y, 1),
-          "cublasSgemv");
-    return;
-  }
   check(blas().sgemm(c.blas, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(M), int(K), &alpha, W, int(ldw), x, int(ldx),
                     &beta, y, int(ldy)),
         "cublasSgemm");

@@ -23,10 +23,6 @@ namespace {
 
 constexpr int kGemvWarps = 8;  // output columns per block
 
-__device__ __forceinline__ float to_f(float v) { return v; }
-__device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
-__device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
-
 // 16 bytes of W as floats.
 template <typename WT>
 struct Vec;
@@ -113,7 +109,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(GemvArgs a) {
     }
   } else {
     for (int64_t k = lane; k < a.K; k += 32) {
-      const float wv = to_f(w[k]);
+      const float wv = to_float(w[k]);
 #pragma unroll
       for (int m = 0; m < MR; ++m)
         if (m < M) acc[m] = fmaf(wv, __ldg(a.x + m * a.ldx + k), acc[m]);
@@ -172,15 +168,6 @@ __global__ void to_half_kernel(const float* __restrict__ x, int64_t ldx, HT* __r
     dst[i] = __float2half_rn(x[m * ldx + k]);
   else
     dst[i] = __float2bfloat16_rn(x[m * ldx + k]);
-}
-
-// y[r, :] += bias (after a cuBLAS product).
-__global__ void bias_kernel(float* y, int64_t ldy, const float* bias, int64_t rows, int64_t n) {
-  pdl_wait();  // see launch_pdl
-  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= rows * n) return;
-  const int64_t r = i / n, j = i - r * n;
-  y[r * ldy + j] += bias[j];
 }
 
 }  // namespace
@@ -265,10 +252,7 @@ void Matrix::apply(RunCtx& rc, int64_t M, const float* x, int64_t ldx, float* y,
     gemm_nt_half(c, dt_, M, N_, kn, xh, kn, w0, K_, y, ldy, beta);
     rc.ws.release(mark);
   }
-  if (a.bias) {
-    bias_kernel<<<grid_for(M * N_, 256), 256, 0, c.stream>>>(y, ldy, a.bias, M, N_);
-    check_launch("bias");
-  }
+  if (a.bias) add_bias(c, y, ldy, a.bias, M, N_);
 }
 
 }  // namespace seqc::cuda

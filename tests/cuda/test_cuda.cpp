@@ -354,19 +354,16 @@ TEST_CASE("cuda/stack_with_residuals_and_tokens") {
   ModelHandle mc(bytes, cpu.rt), mg(bytes, gpu.rt);
   // The Mamba and MLP groups end in blocks that accumulate on the GPU: their
   // residual adds are fused there; the CPU graph keeps its add ops.
-  {
+  const auto fused_adds = [](seqc_model* m) {
     size_t n = 0;
-    seqc_model_describe(mg.m, nullptr, 0, &n);
+    seqc_model_describe(m, nullptr, 0, &n);
     std::string d(n, '\0');
-    REQUIRE(seqc_model_describe(mg.m, d.data(), d.size(), &n) == SEQC_OK);
+    REQUIRE(seqc_model_describe(m, d.data(), d.size(), &n) == SEQC_OK);
     d.resize(n - 1);
-    CHECK(nlohmann::json::parse(d).at("fused_residual_adds").get<int>() == 2);
-    seqc_model_describe(mc.m, nullptr, 0, &n);
-    std::string dc(n, '\0');
-    REQUIRE(seqc_model_describe(mc.m, dc.data(), dc.size(), &n) == SEQC_OK);
-    dc.resize(n - 1);
-    CHECK(nlohmann::json::parse(dc).at("fused_residual_adds").get<int>() == 0);
-  }
+    return nlohmann::json::parse(d).at("fused_residual_adds").get<int>();
+  };
+  CHECK(fused_adds(mg.m) == 2);
+  CHECK(fused_adds(mc.m) == 0);
 
   std::vector<int32_t> toks(size_t(std::max<int64_t>(40, kT * 14 / 3)));  // 700: more than one CUDA chunk
   for (auto& t : toks) t = int32_t(rng() % 50);

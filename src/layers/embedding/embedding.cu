@@ -1,8 +1,5 @@
 // layer/embedding on CUDA: token id -> row of the [num_embeddings,
 // embedding_dim] table, one thread block per output row.
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
 #include <cstdint>
 
 #include "cuda/cuda_common.cuh"
@@ -11,45 +8,37 @@ namespace seqc {
 
 namespace {
 
-__device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
-__device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
-
-// y[r, :] = table[ids[r], :]. Block r (grid-stride over rows) copies one row;
-// an id outside [0, vocab) (the contract says none comes) gives a zero row
-// instead of a read out of bounds. vec4: dim % 4 == 0 and both bases 16-byte
-// aligned, so every row start is too.
-template <bool vec4>
-__global__ void gather_rows(const float* __restrict__ table, const int32_t* __restrict__ ids,
-                            float* __restrict__ y, int64_t rows, int64_t dim, int64_t vocab) {
+// y[r, :] = table[ids[r], :] as f32, the table in T (f32, bf16 or f16).
+// Block r (grid-stride over rows) copies one row; an id outside [0, vocab)
+// (the contract says none comes) gives a zero row instead of a read out of
+// bounds. vec4 (f32 only): dim % 4 == 0 and both bases 16-byte aligned, so
+// every row start is too.
+template <typename T, bool vec4>
+__global__ void gather_rows(const T* __restrict__ table, const int32_t* __restrict__ ids, float* __restrict__ y,
+                            int64_t rows, int64_t dim, int64_t vocab) {
   cuda::pdl_wait();  // see launch_pdl
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const int64_t id = ids[r];
     const bool ok = id >= 0 && id < vocab;
     float* yr = y + r * dim;
+    const T* src = table + (ok ? id : 0) * dim;
     if constexpr (vec4) {
-      const int64_t n4 = dim / 4;
-      const float4* src = reinterpret_cast<const float4*>(table + (ok ? id : 0) * dim);
+      const float4* s4 = reinterpret_cast<const float4*>(src);
       float4* dst = reinterpret_cast<float4*>(yr);
-      for (int64_t i = threadIdx.x; i < n4; i += blockDim.x)
-        dst[i] = ok ? src[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      for (int64_t i = threadIdx.x; i < dim / 4; i += blockDim.x)
+        dst[i] = ok ? s4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     } else {
-      const float* src = table + (ok ? id : 0) * dim;
-      for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = ok ? src[i] : 0.0f;
+      for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = ok ? cuda::to_float(src[i]) : 0.0f;
     }
   }
 }
 
-// The same from a bf16 or f16 table (one element per thread step).
-template <typename HT>
-__global__ void gather_rows_half(const HT* __restrict__ table, const int32_t* __restrict__ ids, float* __restrict__ y,
-                                 int64_t rows, int64_t dim, int64_t vocab) {
-  cuda::pdl_wait();  // see launch_pdl
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const int64_t id = ids[r];
-    const bool ok = id >= 0 && id < vocab;
-    const HT* src = table + (ok ? id : 0) * dim;
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[r * dim + i] = ok ? to_f(src[i]) : 0.0f;
-  }
+// Launches gather_rows for a table of T.
+template <typename T, bool vec4>
+void gather(const cuda::Ctx& c, const void* table, const int32_t* ids, float* y, int64_t rows, int64_t dim,
+            int64_t vocab, unsigned grid, int threads) {
+  cuda::launch_pdl(c, gather_rows<T, vec4>, grid, threads, 0, "layer/embedding gather",
+                   static_cast<const T*>(table), ids, y, rows, dim, vocab);
 }
 
 class CudaEmbedding final : public Block {
@@ -66,27 +55,22 @@ class CudaEmbedding final : public Block {
   void run_tokens(RunCtx& ctx, const int32_t* ids, float* y, int64_t rows) const override {
     if (rows <= 0) return;
     const cuda::Ctx& c = cuda::ctx_of(ctx);
-    const float* table = static_cast<const float*>(table_.data());
-    const bool vec4 = dim_ % 4 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0 &&
-                      reinterpret_cast<uintptr_t>(table) % 16 == 0;
+    const bool vec4 = table_.dtype() == DType::f32 && dim_ % 4 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0 &&
+                      reinterpret_cast<uintptr_t>(table_.data()) % 16 == 0;
     const int64_t per_row = vec4 ? dim_ / 4 : dim_;
     // Threads: enough for one pass over a row, 32 to 256.
     int threads = int(per_row < 256 ? (per_row + 31) / 32 * 32 : 256);
     if (threads < 32) threads = 32;
     const unsigned grid = unsigned(rows < 65535 ? rows : 65535);
+    const void* t = table_.data();
     if (table_.dtype() == DType::bf16)
-      cuda::launch_pdl(c, gather_rows_half<__nv_bfloat16>, grid, threads, 0, "layer/embedding gather",
-                       static_cast<const __nv_bfloat16*>(table_.data()), ids, y, rows, dim_, vocab_);
+      gather<__nv_bfloat16, false>(c, t, ids, y, rows, dim_, vocab_, grid, threads);
     else if (table_.dtype() == DType::f16)
-      cuda::launch_pdl(c, gather_rows_half<__half>, grid, threads, 0, "layer/embedding gather",
-                       static_cast<const __half*>(table_.data()), ids, y, rows, dim_, vocab_);
+      gather<__half, false>(c, t, ids, y, rows, dim_, vocab_, grid, threads);
     else if (vec4)
-      cuda::launch_pdl(c, gather_rows<true>, grid, threads, 0, "layer/embedding gather", table, ids, y, rows, dim_,
-                       vocab_);
+      gather<float, true>(c, t, ids, y, rows, dim_, vocab_, grid, threads);
     else
-      cuda::launch_pdl(c, gather_rows<false>, grid, threads, 0, "layer/embedding gather", table, ids, y, rows, dim_,
-                       vocab_);
-    cuda::check_launch("layer/embedding gather");
+      gather<float, false>(c, t, ids, y, rows, dim_, vocab_, grid, threads);
   }
 
   size_t weight_bytes() const override { return table_.bytes(); }

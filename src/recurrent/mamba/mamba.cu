@@ -31,8 +31,6 @@
 #include <memory>
 #include <vector>
 
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
 #include <cuda_pipeline_primitives.h>
 
 #include "core/plugin.hpp"
@@ -297,10 +295,6 @@ __global__ void __launch_bounds__(kScanThreads) mamba_scan_kernel(ScanArgs a) {
 // For a few streams dt_proj is fused in (a.wdt set): the 16 lanes split the
 // R inputs of channel d's row of dt_proj.weight (stored as WT) and add their
 // partial dot products by butterfly shuffles, so every lane holds dt_raw.
-__device__ __forceinline__ float wt_f(float v) { return v; }
-__device__ __forceinline__ float wt_f(__nv_bfloat16 v) { return __bfloat162float(v); }
-__device__ __forceinline__ float wt_f(__half v) { return __half2float(v); }
-
 template <int SPL, typename WT>
 __global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
   cuda::pdl_wait();  // see launch_pdl
@@ -316,7 +310,7 @@ __global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
   } else {
     const WT* w = static_cast<const WT*>(a.wdt) + d * a.R;
     const float* pr = a.p + b * a.ldp;
-    for (int64_t r = lane; r < a.R; r += 16) draw = fmaf(wt_f(w[r]), pr[r], draw);
+    for (int64_t r = lane; r < a.R; r += 16) draw = fmaf(cuda::to_float(w[r]), pr[r], draw);
 #pragma unroll
     for (int s = 8; s >= 1; s /= 2) draw += __shfl_xor_sync(0xffffffffu, draw, s, 16);
   }
