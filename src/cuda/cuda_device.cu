@@ -114,6 +114,7 @@ class CudaDevice final : public Device {
       cudaStreamDestroy(ctx_.stream);
       fail_cublas(s, "cublasCreate");
     }
+    make_pool(index);
     cublasStatus_t st = b.set_stream(ctx_.blas, ctx_.stream);
     // Full FP32 products: the CPU backend is the numeric reference.
     if (st == CUBLAS_STATUS_SUCCESS) st = b.set_math_mode(ctx_.blas, CUBLAS_PEDANTIC_MATH);
@@ -128,31 +129,39 @@ class CudaDevice final : public Device {
     cudaStreamSynchronize(ctx_.stream);
     blas().destroy(ctx_.blas);
     cudaStreamDestroy(ctx_.stream);
+    // Blocks still allocated from the pool (none, when every handle was
+    // released) keep it alive until they are freed.
+    if (pool_) cudaMemPoolDestroy(pool_);
   }
   DeviceKind kind() const override { return DeviceKind::cuda; }
   int index() const override { return ctx_.device; }
   std::string name() const override { return name_; }
+  // Stream states and workspaces come from the runtime's own memory pool,
+  // in the order of its CUDA stream: creating or destroying a stream neither
+  // calls cudaMalloc/cudaFree nor waits for the device (a freed block is
+  // reused once the work queued before the free is done). Without pool
+  // support, plain cudaMalloc/cudaFree (which wait).
   void* allocate(size_t bytes) override {
     std::lock_guard<std::mutex> lock(submit_);
     use(ctx_.device);
+    const size_t n = align_up(bytes ? bytes : 1);
     void* p = nullptr;
-    check(cudaMalloc(&p, align_up(bytes ? bytes : 1)), "cudaMalloc");
-    const cudaError_t e = cudaMemsetAsync(p, 0, align_up(bytes ? bytes : 1), ctx_.stream);
-    if (e == cudaSuccess) {
-      const cudaError_t e2 = cudaStreamSynchronize(ctx_.stream);
-      if (e2 == cudaSuccess) return p;
-      cudaFree(p);
-      fail_cuda(e2, "zeroing device memory");
+    if (pool_) {
+      check(cudaMallocFromPoolAsync(&p, n, pool_, ctx_.stream), "allocating device memory (pool)");
+    } else {
+      check(cudaMalloc(&p, n), "cudaMalloc");
     }
-    cudaFree(p);
-    fail_cuda(e, "zeroing device memory");
+    const cudaError_t e = cudaMemsetAsync(p, 0, n, ctx_.stream);
+    if (e != cudaSuccess) {
+      release(p);
+      fail_cuda(e, "zeroing device memory");
+    }
+    return p;
   }
   void deallocate(void* p) noexcept override {
     std::lock_guard<std::mutex> lock(submit_);
     cudaSetDevice(ctx_.device);
-    // Work still queued may use p: let it finish first.
-    cudaStreamSynchronize(ctx_.stream);
-    cudaFree(p);
+    release(p);
   }
   void copy_from_host(void* dst, const void* src, size_t bytes) override {
     std::lock_guard<std::mutex> lock(submit_);
@@ -181,9 +190,40 @@ class CudaDevice final : public Device {
   const Ctx* cuda_ctx() const override { return &ctx_; }
 
  private:
+  // The runtime's pool on its device (null where memory pools are not
+  // supported): freed blocks stay in it for reuse (no release threshold).
+  void make_pool(int index) {
+    int supported = 0;
+    if (cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, index) != cudaSuccess || !supported)
+      return;
+    cudaMemPoolProps props{};
+    props.allocType = cudaMemAllocationTypePinned;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = index;
+    if (cudaMemPoolCreate(&pool_, &props) != cudaSuccess) {
+      cudaGetLastError();
+      pool_ = nullptr;
+      return;
+    }
+    uint64_t keep = UINT64_MAX;
+    cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep);
+  }
+  // Caller holds submit_ (or is the destructor).
+  void release(void* p) noexcept {
+    if (!p) return;
+    if (pool_) {
+      cudaFreeAsync(p, ctx_.stream);
+    } else {
+      // Work still queued may use p: let it finish first.
+      cudaStreamSynchronize(ctx_.stream);
+      cudaFree(p);
+    }
+  }
+
   Ctx ctx_;
   std::mutex submit_;
   std::string name_;
+  cudaMemPool_t pool_ = nullptr;
 };
 
 __global__ void add_kernel(float* __restrict__ y, const float* __restrict__ x, int64_t n) {

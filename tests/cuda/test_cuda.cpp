@@ -578,7 +578,32 @@ TEST_CASE("cuda/mamba_segmented_prefill") {
     auto a = run_forward(two.s, c, 0, 256);
     const auto b = run_forward(two.s, c, 256, T);
     a.insert(a.end(), b.begin(), b.end());
-    CHECK_CLOSE(a, want, "forward 256 (4 segments) then 64 (the staged scan)");
+    CHECK_CLOSE(a, want, "forward 256 (4 segments) then 64");
     CHECK_CLOSE(read_state(two.s, mg.m), read_state(ref.s, mc.m), "state after them");
   }
+}
+
+// Stream states come from the runtime's memory pool, in stream order: a
+// stream made after another was destroyed may get its memory back, and must
+// still start from a zero state, while the streams around it carry on.
+TEST_CASE("cuda/stream_churn") {
+  if (!have_gpu()) return;
+  Case c = make_case("recurrent/mamba", R"({"d_model":32,"d_inner":64,"d_state":16,"d_conv":4})", 41);
+  std::mt19937_64 rng(41);
+  const int64_t T = 24;
+  c.input = random_floats(rng, size_t(T * c.in_width), 2.0f);
+  RuntimeHandle cpu(SEQC_DEVICE_CPU), gpu(SEQC_DEVICE_CUDA);
+  ModelHandle mc(c.bytes, cpu.rt), mg(c.bytes, gpu.rt);
+  StreamHandle ref(mc.m), keep(mg.m);
+  const auto want = run_steps(ref.s, c, 0, T);
+  const std::vector<float> first3(want.begin(), want.begin() + 3 * c.out_width);
+  std::vector<float> got;
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<StreamHandle> tmp;
+    for (int k = 0; k < 1 + int(t % 3); ++k) tmp.emplace_back(mg.m);
+    for (auto& s : tmp) CHECK_CLOSE(run_steps(s.s, c, 0, 3), first3, "a new stream starts from a zero state");
+    const auto out = run_steps(keep.s, c, t, t + 1);
+    got.insert(got.end(), out.begin(), out.end());
+  }
+  CHECK_CLOSE(got, want, "the stream that lived through them");
 }
