@@ -558,15 +558,26 @@ TEST_CASE("cuda/generate_many_samples_on_the_device") {
 }
 
 // Long single-stream calls of recurrent/mamba take the segmented scan (64
-// positions a segment, at least 4): forward over 320 and 256 + 64 positions
-// against the CPU's steps, outputs and state, within kTol.
+// positions a segment, at least 4): forward over 320, and 256 + 64
+// (segmented, then the staged scan), against the CPU's steps, outputs and
+// state, within kTol. recurrent/mamba2 runs the same long calls through its
+// one scan (B and C staged 16 bytes at a time for d_state 128, one float at
+// a time for 18).
 TEST_CASE("cuda/mamba_segmented_prefill") {
   if (!have_gpu()) return;
-  for (const char* config : {R"({"d_model":32,"d_inner":64,"d_state":16,"d_conv":4})",
-                             R"({"d_model":24,"d_inner":40,"d_state":40,"d_conv":3,"bcdt_rms":true})"}) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"recurrent/mamba", R"({"d_model":32,"d_inner":64,"d_state":16,"d_conv":4})"},
+      {"recurrent/mamba", R"({"d_model":24,"d_inner":44,"d_state":22,"d_conv":3,"bcdt_rms":true})"},
+      {"recurrent/mamba", R"({"d_model":24,"d_inner":40,"d_state":40,"d_conv":3})"},
+      {"recurrent/mamba2", R"({"d_model":32,"d_inner":64,"n_heads":2,"head_dim":32,"d_state":128,"d_conv":4})"},
+      {"recurrent/mamba2",
+       R"({"d_model":16,"d_inner":30,"n_heads":5,"head_dim":6,"d_state":18,"n_groups":5,"d_conv":3})"},
+  };
+  for (const auto& [plugin, config] : cases) {
+    CAPTURE(plugin);
     CAPTURE(config);
     std::mt19937_64 rng(31);
-    Case c = make_case("recurrent/mamba", config, 31);
+    Case c = make_case(plugin, config, 31);
     const int64_t T = 320;
     c.input = random_floats(rng, size_t(T * c.in_width), 2.0f);
     RuntimeHandle cpu(SEQC_DEVICE_CPU), gpu(SEQC_DEVICE_CUDA);

@@ -64,16 +64,18 @@ __global__ void conv_columns_kernel(const float* __restrict__ x, int64_t ldx, fl
   }
 }
 
-// One thread per output element (row r = b*T + t, channel c), grid-stride.
-// Reads the old state only.
+// grid (ceil(C / kThreads), min(B * T, 65535)): one thread per output
+// element (row r = b*T + t, channel c), rows grid-strided. Reads the old
+// state only.
 __global__ void conv_outputs_kernel(const float* __restrict__ x, int64_t ldx, float* __restrict__ y, int64_t ldy,
                                     int64_t B, int64_t T, int64_t C, int64_t K, const float* __restrict__ w,
                                     const float* __restrict__ bias, std::byte* const* streams, size_t off,
                                     bool silu) {
   cuda::pdl_wait();  // see launch_pdl
-  const int64_t total = B * T * C;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t c = i % C, r = i / C, b = r / T, t = r % T;
+  const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  for (int64_t r = blockIdx.y; r < B * T; r += gridDim.y) {
+    const int64_t b = r / T, t = r - b * T;
     const float* st = K > 1 ? state_f32(streams, b, off) : nullptr;
     y[r * ldy + c] = conv_at(x + b * T * ldx, ldx, st, C, K, t, c, w, bias, silu);
   }
@@ -104,12 +106,9 @@ void causal_conv(const Ctx& ctx, const float* x, int64_t ldx, float* y, int64_t 
                K, w, bias, streams, state_offset, silu);
     return;
   }
-  const int64_t total = B * T * C;
-  const int64_t cap = ctx.sm_count > 0 ? int64_t(ctx.sm_count) * 16 : 2048;
-  const unsigned blocks = unsigned(std::min<int64_t>(grid_for(total, 256), cap));
-  conv_outputs_kernel<<<blocks, 256, 0, ctx.stream>>>(x, ldx, y, ldy, B, T, C, K, w, bias, streams, state_offset,
-                                                       silu);
-  check_launch("causal conv (outputs)");
+  const dim3 out_grid(grid_for(C, kThreads), unsigned(std::min<int64_t>(B * T, 65535)));
+  launch_pdl(ctx, conv_outputs_kernel, out_grid, kThreads, 0, "causal conv (outputs)", x, ldx, y, ldy, B, T, C, K, w,
+             bias, streams, state_offset, silu);
   if (K > 1) {
     conv_state_kernel<<<col_grid, kThreads, 0, ctx.stream>>>(x, ldx, B, T, C, K, streams, state_offset);
     check_launch("causal conv (state)");
