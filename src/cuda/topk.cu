@@ -107,6 +107,18 @@ __device__ __forceinline__ void load_items(const float* row, int64_t n, int64_t 
   }
 }
 
+// The largest key of the thread's entries v (loaded by load_items at base).
+template <bool kVec>
+__device__ __forceinline__ Key thread_max(const float (&v)[kItems], int64_t base) {
+  Key m = 0;
+#pragma unroll
+  for (int i = 0; i < kItems; ++i) {
+    const Key key = make_key(v[i], uint32_t(base + item_offset<kVec>(i)));
+    m = key > m ? key : m;
+  }
+  return m;
+}
+
 // Sorts v[0, p) descending; p a power of two >= 2, the same in all threads.
 // Ends with __syncthreads(); the caller synchronises before it.
 __device__ void bitonic_desc(Key* v, int p) {
@@ -138,12 +150,7 @@ __global__ void __launch_bounds__(kThreads, 4)
     const float* row = logits + r * ld;
     float v[kItems];
     load_items<kVec>(row, n, base, v);
-    Key m = 0;
-#pragma unroll
-    for (int i = 0; i < kItems; ++i) {
-      const Key key = make_key(v[i], uint32_t(base + item_offset<kVec>(i)));
-      m = key > m ? key : m;
-    }
+    Key m = thread_max<kVec>(v, base);
     m = warp_max(m);
     if (lane == 0) wmax[warp] = m;
     __syncthreads();
@@ -223,12 +230,7 @@ __global__ void __launch_bounds__(kThreads, 4)
     const float* row = logits + r * ld;
     float v[kItems];
     load_items<kVec>(row, n, base, v);
-    Key m = 0;
-#pragma unroll
-    for (int i = 0; i < kItems; ++i) {
-      const Key key = make_key(v[i], uint32_t(base + item_offset<kVec>(i)));
-      m = key > m ? key : m;
-    }
+    const Key m = thread_max<kVec>(v, base);
     const Key sm = warp_sort_desc(m);
     wmax[warp][lane] = sm;
     if (t == 0) tau_s = 0, ncand = 0;
