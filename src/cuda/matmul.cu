@@ -158,16 +158,41 @@ void launch_gemv(const Ctx& c, const GemvArgs& a) {
 }
 
 // dst[m, k] = (half) x[m * ldx + k] for k < K: the GEMM input in W's dtype.
-template <typename HT>
+// grid (ceil(K / (V * 256)), rows), V elements per thread: V = 4 when rows
+// start 16-byte aligned (ldx and K multiples of 4), else 1.
+__device__ __forceinline__ void store_half(__nv_bfloat16* d, float v) { *d = __float2bfloat16_rn(v); }
+__device__ __forceinline__ void store_half(__half* d, float v) { *d = __float2half_rn(v); }
+__device__ __forceinline__ void store_half4(__nv_bfloat16* d, float4 v) {
+  reinterpret_cast<__nv_bfloat162*>(d)[0] = __floats2bfloat162_rn(v.x, v.y);
+  reinterpret_cast<__nv_bfloat162*>(d)[1] = __floats2bfloat162_rn(v.z, v.w);
+}
+__device__ __forceinline__ void store_half4(__half* d, float4 v) {
+  reinterpret_cast<__half2*>(d)[0] = __floats2half2_rn(v.x, v.y);
+  reinterpret_cast<__half2*>(d)[1] = __floats2half2_rn(v.z, v.w);
+}
+
+template <typename HT, int V>
 __global__ void to_half_kernel(const float* __restrict__ x, int64_t ldx, HT* __restrict__ dst, int64_t M, int64_t K) {
   pdl_wait();  // see launch_pdl
-  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= M * K) return;
-  const int64_t m = i / K, k = i - m * K;
-  if constexpr (sizeof(HT) == 2 && std::is_same_v<HT, __half>)
-    dst[i] = __float2half_rn(x[m * ldx + k]);
+  const int64_t k = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * V;
+  if (k >= K) return;
+  for (int64_t m = blockIdx.y; m < M; m += gridDim.y) {
+    if constexpr (V == 4)
+      store_half4(dst + m * K + k, *reinterpret_cast<const float4*>(x + m * ldx + k));
+    else
+      store_half(dst + m * K + k, x[m * ldx + k]);
+  }
+}
+
+template <typename HT>
+void to_half(const Ctx& c, const float* x, int64_t ldx, HT* dst, int64_t M, int64_t K) {
+  const bool vec = ldx % 4 == 0 && K % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(dst) % 8 == 0;
+  const dim3 grid(grid_for(vec ? K / 4 : K, 256), unsigned(std::min<int64_t>(M, 65535)));
+  if (vec)
+    launch_pdl(c, to_half_kernel<HT, 4>, grid, 256, 0, "rounding GEMM input", x, ldx, dst, M, K);
   else
-    dst[i] = __float2bfloat16_rn(x[m * ldx + k]);
+    launch_pdl(c, to_half_kernel<HT, 1>, grid, 256, 0, "rounding GEMM input", x, ldx, dst, M, K);
 }
 
 }  // namespace
@@ -242,13 +267,10 @@ void Matrix::apply(RunCtx& rc, int64_t M, const float* x, int64_t ldx, float* y,
   } else {
     const size_t mark = rc.ws.mark();
     void* xh = rc.ws.alloc<std::byte>(size_t(M * kn) * 2);
-    const int64_t total = M * kn;
     if (dt_ == DType::bf16)
-      to_half_kernel<__nv_bfloat16><<<grid_for(total, 256), 256, 0, c.stream>>>(
-          x, ldx, static_cast<__nv_bfloat16*>(xh), M, kn);
+      to_half(c, x, ldx, static_cast<__nv_bfloat16*>(xh), M, kn);
     else
-      to_half_kernel<__half><<<grid_for(total, 256), 256, 0, c.stream>>>(x, ldx, static_cast<__half*>(xh), M, kn);
-    check_launch("rounding GEMM input");
+      to_half(c, x, ldx, static_cast<__half*>(xh), M, kn);
     gemm_nt_half(c, dt_, M, N_, kn, xh, kn, w0, K_, y, ldy, beta);
     rc.ws.release(mark);
   }
