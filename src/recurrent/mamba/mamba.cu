@@ -24,9 +24,11 @@
 // x_proj GEMM, (bcdt_rms), dt_proj GEMM, scan, out_proj GEMM (+ bias). A
 // step (T = 1) with N <= 64 runs dt_proj and the scan in one kernel, 16 lanes
 // per (stream, channel) with the states in registers (mamba_step_kernel:
-// 5 launches a layer with the conv and the three GEMVs); longer calls
-// stage chunks of positions through shared memory (mamba_scan_kernel), long
-// single-stream calls as segments side by side (segmented scan).
+// 5 launches a layer with the conv and the three GEMVs); calls of 64
+// positions or more with N <= 64 scan in parallel over positions (the tiled
+// scan); other calls stage chunks of positions through shared memory
+// (mamba_scan_kernel), long single-stream ones with N > 64 as segments side
+// by side (segmented scan).
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -343,6 +345,255 @@ __global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
   }
 }
 
+// ------------------------------------------------------------------ the tiled scan
+
+// Long calls (T >= kTiledMinT) with N <= 32 run the recurrence as a parallel
+// scan over positions, as mamba_ssm's selective_scan does, rather than one
+// sequential chain per (channel, state): the chain is latency-bound and
+// Di * N chains cannot fill the GPU.
+//
+// grid (ceil(Di / kTileChannels), min(B, 65535)), block kTileWarps warps:
+// warp w serves channel d = d0 + w / kTileSplit and the states n of its
+// part w % kTileSplit (n = part * ns + j, j < ns = ceil(N / kTileSplit)),
+// lane i the kTileItems consecutive positions i * kTileItems + k of a tile
+// of kTile positions. Per tile the block stages dt = softplus(raw dt + bias),
+// x and silu(z) of its channels ([channel][position]; each made once, by
+// the thread that loads its position) and B and C ([state][position]) in
+// shared memory. Then per state n each lane
+//   1. forms its positions' pairs (a_t, b_t) = (exp(dt_t A_n), dt_t x_t B_t[n])
+//      and folds them into one (the affine map h -> a h + b of its positions),
+//   2. scans the 32 folded maps across the warp by shuffles (Hillis-Steele),
+//      which gives its initial state from the channel's carried state,
+//   3. runs its positions from there (h = fma(a, h, b)), adding h C into
+//      its positions' sums in increasing n (fma).
+// The kTileSplit partial sums of a position are added in part order, then
+// D x and the gate. The carried state of (d, n) sits in lane j of its part's
+// warp between tiles. The results agree with the CPU's one chain per state
+// to rounding (about 1e-6 relative), not bit for bit: a lane's initial state
+// is a product of decays and a sum of scanned terms, exp is the SFU's
+// 2^x (2 ulp, flushing below 2^-126: such decays are 0), the chains use fma
+// where the CPU rounds twice, and the sum over n is split in kTileSplit
+// parts. Positions past T are identity maps (dt = 0, so a = 1 and b = 0).
+constexpr int kTileWarps = 8;
+constexpr int kTileSplit = 2;                         // warps (state parts) per channel
+constexpr int kTileChannels = kTileWarps / kTileSplit;  // channels per block
+constexpr int kTileItems = 8;
+constexpr int kTile = 32 * kTileItems;
+constexpr int kTileLd = kTile + 4;  // padded row: conflict-free transposing stores, 16-byte aligned rows
+constexpr int64_t kTiledMinT = 64;
+constexpr int kTiledMaxN = 32 * kTileSplit;
+
+// Shared memory: raw dt (then y), x, z per channel; the parts' partial sums;
+// B and C per state.
+__host__ __device__ constexpr size_t tiled_smem_bytes(int64_t N) {
+  return size_t(3 * kTileChannels + (kTileSplit - 1) * kTileChannels + 2 * N) * kTileLd * sizeof(float);
+}
+
+// 2^x by the SFU alone (ex2.approx.ftz: 2 ulp; results below 2^-126 are 0).
+__device__ __forceinline__ float ex2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Loads kTileItems consecutive floats (16-byte aligned) from shared memory.
+__device__ __forceinline__ void load_items(const float* src, float (&v)[kTileItems]) {
+#pragma unroll
+  for (int k = 0; k < kTileItems; k += 4) {
+    const float4 q = *reinterpret_cast<const float4*>(src + k);
+    v[k] = q.x;
+    v[k + 1] = q.y;
+    v[k + 2] = q.z;
+    v[k + 3] = q.w;
+  }
+}
+
+__device__ __forceinline__ void store_items(float* dst, const float (&v)[kTileItems]) {
+#pragma unroll
+  for (int k = 0; k < kTileItems; k += 4) *reinterpret_cast<float4*>(dst + k) = make_float4(v[k], v[k + 1], v[k + 2], v[k + 3]);
+}
+
+// Stages one tile's per-channel inputs: thread t takes position t, the
+// block's kTileChannels channels in one piece (V = 4: 16-byte loads, else
+// one float at a time), and leaves dt = softplus(raw dt + bias), x and
+// silu(z) in [channel][position]. Positions past tc and channels past Di
+// are zeros, so they are identity maps (dt = 0).
+template <int V>
+__device__ __forceinline__ void stage_channels(const ScanArgs& a, float* sdt, float* sx, float* sz, int64_t d0,
+                                               int64_t r0, int tc) {
+  static_assert(kTile == kTileWarps * 32 && kTileChannels == 4);
+  const int tt = threadIdx.x;
+  const int64_t r = r0 + tt;
+  float raw[4] = {}, xv[4] = {}, zv[4] = {};
+  if (tt < tc) {
+    if (V == 4 && d0 + 4 <= a.Di) {
+      const float4 q0 = *reinterpret_cast<const float4*>(a.dtr + r * a.Di + d0);
+      const float4 q1 = *reinterpret_cast<const float4*>(a.xc + r * a.Di + d0);
+      const float4 q2 = *reinterpret_cast<const float4*>(a.z + r * a.ldz + d0);
+      raw[0] = q0.x, raw[1] = q0.y, raw[2] = q0.z, raw[3] = q0.w;
+      xv[0] = q1.x, xv[1] = q1.y, xv[2] = q1.z, xv[3] = q1.w;
+      zv[0] = q2.x, zv[1] = q2.y, zv[2] = q2.z, zv[3] = q2.w;
+    } else {
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        if (d0 + c < a.Di) {
+          raw[c] = a.dtr[r * a.Di + d0 + c];
+          xv[c] = a.xc[r * a.Di + d0 + c];
+          zv[c] = a.z[r * a.ldz + d0 + c];
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    const bool ok = tt < tc && d0 + c < a.Di;
+    sdt[c * kTileLd + tt] = ok ? cuda::softplusf_(__fadd_rn(raw[c], a.dtb[d0 + c])) : 0.0f;
+    sx[c * kTileLd + tt] = xv[c];
+    sz[c * kTileLd + tt] = ok ? cuda::siluf_(zv[c]) : 0.0f;
+  }
+}
+
+// Stages one tile's B and C into [state][position]: pieces of V states of
+// a row (V = 4: 16-byte loads), threads laid out as (position, piece) once.
+template <int V>
+__device__ __forceinline__ void stage_bc(const ScanArgs& a, float* sB, float* sC, int64_t r0, int tc) {
+  const int N = int(a.N), pieces = N / V, rows = kTileWarps * 32 / pieces;  // rows per pass
+  const int j = threadIdx.x;
+  if (j >= rows * pieces) return;
+  const int n = (j % pieces) * V;
+#pragma unroll 4
+  for (int tt = j / pieces; tt < kTile; tt += rows) {
+    float vb[V] = {}, vc[V] = {};
+    if (tt < tc) {
+      const float* row = a.p + (r0 + tt) * a.ldp + a.R + n;
+      if constexpr (V == 4) {
+        const float4 qb = *reinterpret_cast<const float4*>(row);
+        const float4 qc = *reinterpret_cast<const float4*>(row + N);
+        vb[0] = qb.x, vb[1] = qb.y, vb[2] = qb.z, vb[3] = qb.w;
+        vc[0] = qc.x, vc[1] = qc.y, vc[2] = qc.z, vc[3] = qc.w;
+      } else {
+        vb[0] = row[0];
+        vc[0] = row[N];
+      }
+    }
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+      sB[(n + e) * kTileLd + tt] = vb[e];
+      sC[(n + e) * kTileLd + tt] = vc[e];
+    }
+  }
+}
+
+// V = 4 when the channels' and B/C's rows allow 16-byte loads (see
+// tiled_vec), else 1.
+template <int V>
+__global__ void __launch_bounds__(kTileWarps * 32) mamba_tiled_scan_kernel(ScanArgs a) {
+  cuda::pdl_wait();  // see launch_pdl
+  extern __shared__ __align__(16) float smem[];
+  float* sdt = smem;                                    // [channel][kTileLd] dt, then the gated output y
+  float* sx = sdt + kTileChannels * kTileLd;            // [channel][kTileLd] x
+  float* sz = sx + kTileChannels * kTileLd;             // [channel][kTileLd] silu(z)
+  float* spart = sz + kTileChannels * kTileLd;          // [channel][part - 1][kTileLd] partial sums of h C
+  float* sB = spart + (kTileSplit - 1) * kTileChannels * kTileLd;  // [n][kTileLd] B
+  float* sC = sB + a.N * kTileLd;                       // [n][kTileLd] C
+  const int N = int(a.N), w = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int c = w / kTileSplit, part = w % kTileSplit;
+  const int ns = (N + kTileSplit - 1) / kTileSplit, n0 = part * ns, n1 = min(N, n0 + ns);
+  const int64_t T = a.T, Di = a.Di, d0 = int64_t(blockIdx.x) * kTileChannels, d = d0 + c;
+  const bool valid = d < Di;
+  const float Dd = valid ? a.D[d] : 0.0f;
+  // A_n log2(e) of this warp's state n0 + lane: exp(dt A) = 2^(dt A log2 e)
+  const float a2 = valid && n0 + lane < n1 ? __fmul_rn(a.A[d * N + n0 + lane], 1.4426950408889634f) : 0.0f;
+  const int p0 = lane * kTileItems;  // this lane's first position in a tile
+
+  for (int64_t b = blockIdx.y; b < a.B; b += gridDim.y) {
+    float* S = cuda::state_f32(a.streams, b, a.ssm_off) + (valid ? d * N : 0);
+    float carry = valid && n0 + lane < n1 ? S[n0 + lane] : 0.0f;  // state n0 + lane of channel d
+    for (int64_t t0 = 0; t0 < T; t0 += kTile) {
+      const int tc = int(min(int64_t(kTile), T - t0));
+      const int64_t r0 = b * T + t0;
+      stage_channels<V>(a, sdt, sx, sz, d0, r0, tc);
+      stage_bc<V>(a, sB, sC, r0, tc);
+      __syncthreads();
+      float acc[kTileItems];
+      if (valid) {
+        float dt[kTileItems], u[kTileItems], dsum = 0.0f;  // dsum: dt over the lane's positions
+        load_items(sdt + c * kTileLd + p0, dt);
+        load_items(sx + c * kTileLd + p0, u);
+#pragma unroll
+        for (int k = 0; k < kTileItems; ++k) {
+          u[k] = __fmul_rn(dt[k], u[k]);
+          dsum = __fadd_rn(dsum, dt[k]);
+          acc[k] = 0.0f;
+        }
+#pragma unroll 1
+        for (int n = n0; n < n1; ++n) {
+          const float an = __shfl_sync(0xffffffffu, a2, n - n0);
+          float v[kTileItems], e[kTileItems], in[kTileItems];
+          load_items(sB + n * kTileLd + p0, v);
+          // This lane's positions folded: h -> fa h + fb, fa = 2^(an sum dt).
+          float fa = ex2_ftz(__fmul_rn(dsum, an)), fb = 0.0f;
+#pragma unroll
+          for (int k = 0; k < kTileItems; ++k) {
+            e[k] = ex2_ftz(__fmul_rn(dt[k], an));
+            in[k] = __fmul_rn(u[k], v[k]);
+            fb = fmaf(e[k], fb, in[k]);
+          }
+          // Inclusive scan of the maps over lanes: lane i gets lanes 0..i composed.
+#pragma unroll
+          for (int s = 1; s < 32; s *= 2) {
+            const float pa = __shfl_up_sync(0xffffffffu, fa, s), pb = __shfl_up_sync(0xffffffffu, fb, s);
+            if (lane >= s) {
+              fb = fmaf(fa, pb, fb);
+              fa = __fmul_rn(fa, pa);
+            }
+          }
+          const float h0 = __shfl_sync(0xffffffffu, carry, n - n0);
+          const float ta = __shfl_sync(0xffffffffu, fa, 31), tb = __shfl_sync(0xffffffffu, fb, 31);
+          const float ea = __shfl_up_sync(0xffffffffu, fa, 1), eb = __shfl_up_sync(0xffffffffu, fb, 1);
+          float h = lane == 0 ? h0 : fmaf(ea, h0, eb);  // the state before this lane's first position
+          if (lane == n - n0) carry = fmaf(ta, h0, tb);
+          load_items(sC + n * kTileLd + p0, v);
+#pragma unroll
+          for (int k = 0; k < kTileItems; ++k) {
+            h = fmaf(e[k], h, in[k]);
+            acc[k] = fmaf(h, v[k], acc[k]);
+          }
+        }
+        if (part > 0) store_items(spart + ((part - 1) * kTileChannels + c) * kTileLd + p0, acc);
+      }
+      __syncthreads();
+      if (valid && part == 0) {
+        // The parts' sums in order, D x and the gate; y replaces raw dt.
+        float xv[kTileItems], g[kTileItems];
+        for (int q = 1; q < kTileSplit; ++q) {
+          load_items(spart + ((q - 1) * kTileChannels + c) * kTileLd + p0, xv);
+#pragma unroll
+          for (int k = 0; k < kTileItems; ++k) acc[k] = __fadd_rn(acc[k], xv[k]);
+        }
+        load_items(sx + c * kTileLd + p0, xv);
+        load_items(sz + c * kTileLd + p0, g);
+#pragma unroll
+        for (int k = 0; k < kTileItems; ++k)
+          acc[k] = __fmul_rn(__fadd_rn(acc[k], __fmul_rn(Dd, xv[k])), g[k]);
+        store_items(sdt + c * kTileLd + p0, acc);
+      }
+      __syncthreads();
+      if (const int tt = threadIdx.x; tt < tc) {  // position tt's channels in one piece
+        float* yr = a.y + (r0 + tt) * Di + d0;
+        if (V == 4 && d0 + 4 <= Di) {
+          *reinterpret_cast<float4*>(yr) =
+              make_float4(sdt[tt], sdt[kTileLd + tt], sdt[2 * kTileLd + tt], sdt[3 * kTileLd + tt]);
+        } else {
+          for (int cc = 0; cc < kTileChannels && d0 + cc < Di; ++cc) yr[cc] = sdt[cc * kTileLd + tt];
+        }
+      }
+      __syncthreads();  // the tile's shared memory is free for the next one
+    }
+    if (valid && n0 + lane < n1) S[n0 + lane] = carry;
+  }
+}
+
 // ------------------------------------------------------------------ segmented scan
 
 // A long call of one stream (B = 1, T = S * Ts) is latency-bound on the
@@ -395,6 +646,10 @@ class CudaMamba final : public Block {
     A_ = cuda::DeviceArray::upload(A.data(), A.size());
     D_ = cuda::DeviceArray::upload(w.get("D"), size_t(Di_));
     wout_ = cuda::Matrix::upload(w.get_matrix("out_proj.weight"), Dm_, Di_, wd);
+    if (N_ <= kTiledMaxN)
+      for (auto* k : {mamba_tiled_scan_kernel<1>, mamba_tiled_scan_kernel<4>})
+        cuda::check(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, int(tiled_smem_bytes(N_))),
+                    "mamba tiled scan: shared memory");
   }
 
   size_t scratch_bytes(int64_t B, int64_t T) const override {
@@ -403,7 +658,7 @@ class CudaMamba final : public Block {
     return align_up(rows * size_t(2 * Di_) * 4) + 2 * align_up(rows * size_t(Di_) * 4) +
            align_up(rows * size_t(P_) * 4) +
            std::max({win_.scratch_bytes(r), wxp_.scratch_bytes(r), wdt_.scratch_bytes(r), wout_.scratch_bytes(r),
-                     segmented(B, T) ? seg_scratch_bytes(T) : size_t(0)});
+                     segmented(B, T) && !tiled(T) ? seg_scratch_bytes(T) : size_t(0)});
   }
 
   bool accumulates() const override { return true; }
@@ -458,10 +713,16 @@ class CudaMamba final : public Block {
     a.streams = st.streams;
     a.ssm_off = st.offsets[ssm_slot];
     a.y = dt;  // in place (see ScanArgs)
-    if (segmented(B, T))
+    if (tiled(T)) {
+      cuda::launch_pdl(cu, tiled_vec(a) ? mamba_tiled_scan_kernel<4> : mamba_tiled_scan_kernel<1>, dim3(cuda::grid_for(Di, kTileChannels), unsigned(std::min<int64_t>(B, 65535))),
+                       kTileWarps * 32, tiled_smem_bytes(N_), "mamba tiled scan", a);
+      cuda::check_launch("mamba tiled scan");
+    } else if (segmented(B, T)) {
       segmented_scan(ctx, cu, a);
-    else
+    }
+    else {
       launch_scan(cu, a);
+    }
 
     // (4) out_proj.
     cuda::MatArgs out_args;
@@ -502,6 +763,17 @@ class CudaMamba final : public Block {
       cuda::launch_pdl(cu, mamba_step_kernel<4, WT>, grid, 128, 0, "mamba step", a);
     cuda::check_launch("mamba step");
   }
+
+  // Whether the tiled scan can load 16 bytes at a time: rows of dt, x, z
+  // and y and the B and C of x_proj's rows start 16-byte aligned.
+  static bool tiled_vec(const ScanArgs& a) {
+    auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+    return a.Di % 4 == 0 && a.ldz % 4 == 0 && a.N % 4 == 0 && a.R % 4 == 0 && a.ldp % 4 == 0 && aligned(a.dtr) &&
+           aligned(a.xc) && aligned(a.z) && aligned(a.p) && aligned(a.y);
+  }
+
+  // Whether a call of T positions per stream takes the tiled scan.
+  bool tiled(int64_t T) const { return T >= kTiledMinT && N_ <= kTiledMaxN; }
 
   // Whether a call of B streams x T positions takes the segmented scan.
   static bool segmented(int64_t B, int64_t T) { return B == 1 && T % kSegLen == 0 && T / kSegLen >= kMinSegments; }
