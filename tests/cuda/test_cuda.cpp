@@ -557,21 +557,33 @@ TEST_CASE("cuda/generate_many_samples_on_the_device") {
   }
 }
 
-// Long single-stream calls of recurrent/mamba take the segmented scan (64
-// positions a segment, at least 4): forward over 320, and 256 + 64
-// (segmented, then the staged scan), against the CPU's steps, outputs and
-// state, within kTol. recurrent/mamba2 runs the same long calls through its
-// one scan (B and C staged 16 bytes at a time for d_state 128, one float at
-// a time for 18).
-TEST_CASE("cuda/mamba_segmented_prefill") {
+// Long calls (64 positions or more) of recurrent/mamba take the tiled scan
+// (d_state <= 64: 16, 22, 40 here); single-stream ones with a larger
+// d_state the segmented scan (64 positions a segment, at least 4: d_state
+// 72). recurrent/mamba2 runs calls of 32 positions or more through the
+// chunked SSD kernels (prefill "auto": chunks of 64 positions, the last one
+// short; head_dim 32, 6 and 12, groups 1, 5 and 2), and with prefill "scan"
+// through its exact scan (B and C staged 16 bytes at a time for d_state
+// 128, one float at a time for 18).
+// Each runs forward over 320 (two tiles: 256 + 64, or 5 segments), 256 then
+// 64, and 100 + 157 + 63 (tiles ending inside a lane's positions; 63 takes
+// the staged scan), against the CPU's steps, outputs and state, within kTol.
+TEST_CASE("cuda/mamba_long_prefill") {
   if (!have_gpu()) return;
   const std::pair<const char*, const char*> cases[] = {
       {"recurrent/mamba", R"({"d_model":32,"d_inner":64,"d_state":16,"d_conv":4})"},
       {"recurrent/mamba", R"({"d_model":24,"d_inner":44,"d_state":22,"d_conv":3,"bcdt_rms":true})"},
       {"recurrent/mamba", R"({"d_model":24,"d_inner":40,"d_state":40,"d_conv":3})"},
+      {"recurrent/mamba", R"({"d_model":16,"d_inner":24,"d_state":72,"d_conv":2})"},
       {"recurrent/mamba2", R"({"d_model":32,"d_inner":64,"n_heads":2,"head_dim":32,"d_state":128,"d_conv":4})"},
       {"recurrent/mamba2",
        R"({"d_model":16,"d_inner":30,"n_heads":5,"head_dim":6,"d_state":18,"n_groups":5,"d_conv":3})"},
+      {"recurrent/mamba2",
+       R"({"d_model":32,"d_inner":64,"n_heads":2,"head_dim":32,"d_state":128,"d_conv":4,"prefill":"scan"})"},
+      {"recurrent/mamba2",
+       R"({"d_model":16,"d_inner":30,"n_heads":5,"head_dim":6,"d_state":18,"n_groups":5,"d_conv":3,"prefill":"scan"})"},
+      {"recurrent/mamba2",
+       R"({"d_model":16,"d_inner":48,"n_heads":4,"head_dim":12,"d_state":64,"n_groups":2,"d_conv":4,"dt_max":0.3})"},
   };
   for (const auto& [plugin, config] : cases) {
     CAPTURE(plugin);
@@ -582,7 +594,7 @@ TEST_CASE("cuda/mamba_segmented_prefill") {
     c.input = random_floats(rng, size_t(T * c.in_width), 2.0f);
     RuntimeHandle cpu(SEQC_DEVICE_CPU), gpu(SEQC_DEVICE_CUDA);
     ModelHandle mc(c.bytes, cpu.rt), mg(c.bytes, gpu.rt);
-    StreamHandle ref(mc.m), one(mg.m), two(mg.m);
+    StreamHandle ref(mc.m), one(mg.m), two(mg.m), three(mg.m);
     const auto want = run_steps(ref.s, c, 0, T);
     CHECK_CLOSE(run_forward(one.s, c, 0, T), want, "one forward of 320 (5 segments)");
     CHECK_CLOSE(read_state(one.s, mg.m), read_state(ref.s, mc.m), "state after it");
@@ -591,6 +603,13 @@ TEST_CASE("cuda/mamba_segmented_prefill") {
     a.insert(a.end(), b.begin(), b.end());
     CHECK_CLOSE(a, want, "forward 256 (4 segments) then 64");
     CHECK_CLOSE(read_state(two.s, mg.m), read_state(ref.s, mc.m), "state after them");
+    std::vector<float> c3;
+    for (const auto& [t0, t1] : {std::pair<int64_t, int64_t>{0, 100}, {100, 257}, {257, T}}) {
+      const auto part = run_forward(three.s, c, t0, t1);
+      c3.insert(c3.end(), part.begin(), part.end());
+    }
+    CHECK_CLOSE(c3, want, "forward 100, 157, 63");
+    CHECK_CLOSE(read_state(three.s, mg.m), read_state(ref.s, mc.m), "state after them");
   }
 }
 

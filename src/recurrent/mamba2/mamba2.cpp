@@ -16,7 +16,7 @@
 // (ssm_step_head), so step_many equals each stream alone, bit for bit. A
 // forward over T > 1 positions computes the projections as GEMMs over all
 // rows, and the recurrence either position by position with the step kernel
-// (prefill "scan", the default: bit for bit the steps, and faster on the CPU)
+// (prefill "scan", and "auto", the default, on the CPU: bit for bit the steps, and faster there)
 // or (prefill "ssd") with the chunked SSD algorithm (chunk_size positions per chunk, at most the
 // positions of one call):
 //   within a chunk, per head: a = A dt, cum = cumsum(a), L[t, s] = exp(a[s+1] + ... + a[t]) (s <= t)
@@ -82,9 +82,10 @@ const ConfigKey kSchema[] = {
             "mamba_ssm's RMSNormGated"},
     {.name = "chunk_size", .type = ConfigType::integer, .required = false, .int_default = 256, .min = 1,
      .max = 4096, .doc = "positions per SSD chunk in a forward (prefill only; steps are exact)"},
-    {.name = "prefill", .type = ConfigType::string, .required = false, .str_default = "scan", .choices = "ssd|scan",
+    {.name = "prefill", .type = ConfigType::string, .required = false, .str_default = "auto", .choices = "auto|ssd|scan",
      .doc = "forward over T > 1 positions: 'ssd' = the chunked SSD algorithm (within a tolerance of the steps), "
-            "'scan' = the step recurrence position by position (bit for bit the steps)"},
+            "'scan' = the step recurrence position by position (bit for bit the steps), 'auto' = each device's "
+            "faster one: 'scan' on the CPU, 'ssd' on CUDA (forwards of 32 positions or more)"},
 };
 
 // Small configs for the conformance suite (T = 150 there): chunks shorter

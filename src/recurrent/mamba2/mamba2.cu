@@ -10,9 +10,11 @@
 //   ys = rmsnorm_groups(y * silu(z)) * norm.weight
 //   out = out_proj(ys) (+ bias)                    GEMM
 //
-// Both prefill modes of the CPU plugin ("scan" and "ssd") run the exact
-// recurrence here: a forward over T positions equals T steps (exactly, on
-// the GPU). The scan kernel performs ssm_step_head's operations in its
+// A step, and a forward with prefill "scan" (or of fewer than kSsdMinT
+// positions), runs the exact recurrence: a forward over T positions equals
+// T steps (exactly, on the GPU). A forward of kSsdMinT positions or more with
+// prefill "ssd" or "auto" (the default) runs the chunked SSD kernels below,
+// within a tolerance of the steps. The scan kernel performs ssm_step_head's operations in its
 // order: 16 lanes per row p, lane l owning the states n = l, l + 16, ... (the
 // CPU's 16 accumulator lanes, fma chains in increasing n), then the same
 // pairwise tree (8, 4, 2, 1), then + D x. Its results differ from the CPU's
@@ -21,7 +23,7 @@
 // the block as a whole agrees with the CPU to rounding.
 //
 // Launches per call: in_proj GEMM (+ bias), conv (1, or 2 for long calls),
-// scan, gated norm, out_proj GEMM (+ bias).
+// scan (or the 3 SSD kernels), gated norm, out_proj GEMM (+ bias).
 #include <algorithm>
 #include <cfloat>
 #include <cstdint>
@@ -258,6 +260,322 @@ __global__ void __launch_bounds__(kScanThreads, 5) mamba2_scan_kernel(ScanArgs a
   }
 }
 
+// ------------------------------------------------------------------ the chunked (SSD) prefill
+
+// A forward over T > 1 positions with prefill "ssd" or "auto" runs the
+// chunked SSD algorithm of mamba2.cpp (docs/numerics.md) on chunks of
+// Q = kSsdQ positions (fewer where shared memory is short; chunk_size is
+// the CPU's), as three kernels:
+//   1. ssd_state_kernel, per (chunk, head, half of the rows p, stream): dt
+//      and a = A dt of the chunk, the chunk's own end state from a zero state,
+//        S_c[p, n] = sum_j exp(a[j+1] + ... + a[q-1]) dt_j x_j[p] B_j[n],
+//      and its decay exp(a[0] + ... + a[q-1]); further blocks of the same
+//      launch make C B^T [Q, Q] per (chunk, group) for step 3;
+//   2. ssd_pass_kernel, per state element: the chunks in order,
+//        h <- decay_c h + S_c, leaving in S_c the state before chunk c and
+//      the last h in the stream's state;
+//   3. ssd_output_kernel, per (chunk, head, stream):
+//        y_t[p] = sum_{j<=t} (C_t . B_j) exp(a[j+1] + ... + a[t]) dt_j x_j[p]
+//               + exp(a[0] + ... + a[t]) sum_n C_t[n] h_prev[p, n] + D x_t[p].
+// The products are register-tiled (4 x 4 per thread) over shared memory, in
+// f32. Every segment sum of a is accumulated directly (no difference of
+// cumulative sums) and every exponent is <= 0, as on the CPU. A forward so
+// agrees with the steps within a tolerance (about 1e-6 relative), not bit
+// for bit; prefill "scan" keeps the exact recurrence (mamba2_scan_kernel).
+constexpr int kSsdQ = 64;  // positions per chunk at most
+constexpr int kSsdThreads = 256;
+
+struct SsdArgs {
+  int64_t B, T, Q, nch, Di, N, H, P, G, hpg, Cd, NP;
+  int psplit;           // blocks per head, each for Pp rows p
+  int Np, Pp, Qp;       // shared row lengths: N rounded up to 4, rows per block (a multiple of 4), Q + 4
+  const float* proj;    // [rows, NP]: dt_raw of head h at column Di + Cd + h
+  const float* xbc;     // [rows, Cd]: x [Di] | B [G, N] | C [G, N]
+  const float* dt_bias;
+  const float* A;
+  const float* Dv;
+  float dt_min, dt_max;
+  bool has_dt_max;
+  float* sloc;          // [B, nch, H, P, N]: chunk c's own end state, then the state before chunk c
+  float* decay;         // [B, nch, H]: exp(a[0] + ... + a[q-1]) of chunk c
+  float* cb;            // [B, nch, G, Q, Q]: C B^T of chunk c, group g
+  bool vec4;            // N and P multiples of 4, sloc and ys 16-byte aligned: 16-byte stores
+  std::byte* const* streams;
+  size_t ssm_off;       // state ssm [H, P, N]
+  float* ys;            // [rows, Di]
+};
+
+// Shared floats of the output kernel: C^T [Np][Qp], h_prev^T [Np][Pp], M^T
+// [Q][Qp], x [Q][Pp], dt, a and exp(cumsum) [Q]; of the C B^T kernel: C^T and
+// B^T [Np][Qp].
+__host__ __device__ inline size_t ssd_output_floats(int64_t Q, int Np, int Pp, int Qp) {
+  return size_t(Np) * Qp + size_t(Np) * Pp + size_t(Q) * Qp + size_t(Q) * Pp + 3 * size_t(Q);
+}
+__host__ __device__ inline size_t ssd_cb_floats(int Np, int Qp) { return 2 * size_t(Np) * Qp; }
+// Of the state kernel: x dt decay [Q][Pp], B [Q][Np], dt, a and weights [Q].
+__host__ __device__ inline size_t ssd_state_floats(int64_t Q, int Np, int Pp) {
+  return size_t(Q) * Pp + size_t(Q) * Np + 3 * size_t(Q);
+}
+
+// dt and a = A dt of the chunk's positions t < q, into sdt and sa.
+__device__ __forceinline__ void ssd_chunk_dt(const SsdArgs& a, int64_t r0, int64_t h, int q, float* sdt, float* sa) {
+  const float Ah = a.A[h], dtb = a.dt_bias[h];
+  for (int t = threadIdx.x; t < q; t += blockDim.x) {
+    const float dt = dt_of(a.proj[(r0 + t) * a.NP + a.Di + a.Cd + h], dtb, a.dt_min, a.dt_max, a.has_dt_max);
+    sdt[t] = dt;
+    sa[t] = __fmul_rn(dt, Ah);
+  }
+}
+
+// acc[i][j] += u[i] v[j] for float4 u, v.
+__device__ __forceinline__ void outer4(float (&acc)[4][4], float4 u, float4 v) {
+  const float uu[4] = {u.x, u.y, u.z, u.w}, vv[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(uu[i], vv[j], acc[i][j]);
+}
+
+__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+
+// For t < rows and j < cols: st(t, j, ld(t, j)), a warp per row and a lane
+// per column (no division), 4 loads in flight per lane and row.
+template <typename Ld, typename St>
+__device__ __forceinline__ void stage2d(int rows, int cols, Ld ld, St st) {
+  constexpr int kWarps = kSsdThreads / 32, kInFlight = 4;
+  const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll 2
+  for (int t = w; t < rows; t += kWarps) {
+    for (int j0 = lane; j0 < cols; j0 += 32 * kInFlight) {
+      float v[kInFlight];
+#pragma unroll
+      for (int k = 0; k < kInFlight; ++k) v[k] = j0 + 32 * k < cols ? ld(t, j0 + 32 * k) : 0.0f;
+#pragma unroll
+      for (int k = 0; k < kInFlight; ++k)
+        if (j0 + 32 * k < cols) st(t, j0 + 32 * k, v[k]);
+    }
+  }
+}
+
+// C^T [Np][Qp] of chunk rows r0 .. r0 + q of group g (zero past q and N).
+__device__ __forceinline__ void stage_ct(const SsdArgs& a, float* dst, int64_t r0, int q, int64_t col) {
+  const int N = int(a.N), Qp = a.Qp;
+  stage2d(
+      int(a.Q), a.Np,
+      [&](int t, int n) { return t < q && n < N ? a.xbc[(r0 + t) * a.Cd + a.Di + col + n] : 0.0f; },
+      [&](int t, int n, float v) { dst[n * Qp + t] = v; });
+}
+
+// C B^T [Q][Q] of chunk c and group g, shared by the group's heads: the
+// blocks of ssd_state_kernel past its heads.
+__device__ __forceinline__ void ssd_cb_block(const SsdArgs& a, float* smem, int64_t c, int64_t g) {
+  const int Q = int(a.Q), Np = a.Np, Qp = a.Qp;
+  float* CT = smem;         // [Np][Qp]
+  float* BT = CT + Np * Qp;  // [Np][Qp]
+  for (int64_t b = blockIdx.z; b < a.B; b += gridDim.z) {
+    const int64_t t0 = c * Q, r0 = b * a.T + t0;
+    const int q = int(min(int64_t(Q), a.T - t0));
+    stage_ct(a, CT, r0, q, (a.G + g) * a.N);
+    stage_ct(a, BT, r0, q, g * a.N);
+    __syncthreads();
+    float* out = a.cb + ((b * a.nch + c) * a.G + g) * Q * Q;
+    const int tq = Q / 4;
+    for (int tile = threadIdx.x; tile < tq * tq; tile += kSsdThreads) {
+      const int i0 = tile / tq * 4, j0 = tile % tq * 4;
+      float acc[4][4] = {};
+#pragma unroll 4
+      for (int n = 0; n < Np; ++n) outer4(acc, ld4(CT + n * Qp + i0), ld4(BT + n * Qp + j0));
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        *reinterpret_cast<float4*>(out + (i0 + i) * Q + j0) = make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+    }
+    __syncthreads();  // shared memory is free for the next stream
+  }
+}
+
+// grid (nch, H, min(B, 65535)), block kSsdThreads.
+// grid (nch, H psplit + G, min(B, 65535)), block kSsdThreads: block (c, y)
+// makes chunk c's own end state for rows [p0, p0 + Pp) of head y / psplit
+// (p0 = (y % psplit) Pp), or for y >= H psplit C B^T of group y - H psplit.
+__global__ void __launch_bounds__(kSsdThreads) ssd_state_kernel(SsdArgs a) {
+  cuda::pdl_wait();  // see launch_pdl
+  extern __shared__ __align__(16) float smem[];
+  if (blockIdx.y >= a.H * a.psplit) {
+    ssd_cb_block(a, smem, blockIdx.x, blockIdx.y - a.H * a.psplit);
+    return;
+  }
+  const int Q = int(a.Q), Np = a.Np, Pp = a.Pp, N = int(a.N);
+  float* xw = smem;                  // [Q][Pp] dt_j x_j decayed to the chunk's end
+  float* sB = xw + Q * Pp;           // [Q][Np]
+  float* sdt = sB + Q * Np;          // [Q]
+  float* sa = sdt + Q;               // [Q]
+  float* sw = sa + Q;                // [Q] exp(a[j+1] + ... + a[q-1]) dt_j
+  const int64_t c = blockIdx.x, h = blockIdx.y / a.psplit, g = h / a.hpg;
+  const int p0 = int(blockIdx.y % a.psplit) * Pp, P = min(Pp, int(a.P) - p0);  // this block's rows
+  for (int64_t b = blockIdx.z; b < a.B; b += gridDim.z) {
+    const int64_t t0 = c * Q, r0 = b * a.T + t0;
+    const int q = int(min(int64_t(Q), a.T - t0));
+    ssd_chunk_dt(a, r0, h, q, sdt, sa);
+    __syncthreads();
+    for (int j = threadIdx.x; j < q; j += kSsdThreads) {  // the sums from the chunk's end backwards
+      float sum = 0.0f;
+      for (int k = q - 1; k > j; --k) sum = __fadd_rn(sum, sa[k]);
+      sw[j] = __fmul_rn(expf(sum), sdt[j]);
+      if (j == 0 && p0 == 0) a.decay[(b * a.nch + c) * a.H + h] = expf(__fadd_rn(sum, sa[0]));
+    }
+    __syncthreads();
+    stage2d(
+        Q, Pp,
+        [&](int j, int p) {
+          return j < q && p < P ? __fmul_rn(a.xbc[(r0 + j) * a.Cd + h * a.P + p0 + p], sw[j]) : 0.0f;
+        },
+        [&](int j, int p, float v) { xw[j * Pp + p] = v; });
+    stage2d(
+        Q, Np, [&](int j, int n) { return j < q && n < N ? a.xbc[(r0 + j) * a.Cd + a.Di + g * N + n] : 0.0f; },
+        [&](int j, int n, float v) { sB[j * Np + n] = v; });
+    __syncthreads();
+    float* out = a.sloc + (((b * a.nch + c) * a.H + h) * a.P + p0) * N;
+    const int tn = Np / 4, tiles = (Pp / 4) * tn;
+    for (int tile = threadIdx.x; tile < tiles; tile += kSsdThreads) {
+      const int i0 = tile / tn * 4, n0 = tile % tn * 4;
+      float acc[4][4] = {};
+#pragma unroll 4
+      for (int j = 0; j < q; ++j) outer4(acc, ld4(xw + j * Pp + i0), ld4(sB + j * Np + n0));
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        if (i0 + i >= P) break;
+        float* o = out + (i0 + i) * N + n0;
+        if (a.vec4) {  // n0 + 3 < N
+          *reinterpret_cast<float4*>(o) = make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+        } else {
+#pragma unroll
+          for (int k = 0; k < 4; ++k)
+            if (n0 + k < N) o[k] = acc[i][k];
+        }
+      }
+    }
+    __syncthreads();  // shared memory is free for the next stream
+  }
+}
+
+// grid (ceil(P N / 256), H, min(B, 65535)), block 256: element i of head h's
+// state through the chunks in order.
+__global__ void ssd_pass_kernel(SsdArgs a) {
+  cuda::pdl_wait();  // see launch_pdl
+  const int64_t PN = a.P * a.N, i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x, h = blockIdx.y;
+  if (i >= PN) return;
+  constexpr int kBatch = 8;  // chunks whose loads are issued together
+  for (int64_t b = blockIdx.z; b < a.B; b += gridDim.z) {
+    float* S = cuda::state_f32(a.streams, b, a.ssm_off) + h * PN + i;
+    float v = *S;
+    for (int64_t c0 = 0; c0 < a.nch; c0 += kBatch) {
+      float local[kBatch], dec[kBatch];
+      const int m = int(min(int64_t(kBatch), a.nch - c0));
+#pragma unroll
+      for (int k = 0; k < kBatch; ++k) {
+        if (k < m) {
+          local[k] = __ldcg(a.sloc + ((b * a.nch + c0 + k) * a.H + h) * PN + i);
+          dec[k] = a.decay[(b * a.nch + c0 + k) * a.H + h];
+        }
+      }
+#pragma unroll
+      for (int k = 0; k < kBatch; ++k) {
+        if (k < m) {
+          a.sloc[((b * a.nch + c0 + k) * a.H + h) * PN + i] = v;
+          v = fmaf(dec[k], v, local[k]);
+        }
+      }
+    }
+    *S = v;
+  }
+}
+
+// grid (nch, H psplit, min(B, 65535)), block kSsdThreads: block (c, y) makes
+// y of chunk c for rows [p0, p0 + Pp) of head y / psplit (launched with
+// psplit = 1: all rows).
+__global__ void __launch_bounds__(kSsdThreads, 2) ssd_output_kernel(SsdArgs a) {
+  cuda::pdl_wait();  // see launch_pdl
+  extern __shared__ __align__(16) float smem[];
+  const int Q = int(a.Q), Np = a.Np, Pp = a.Pp, Qp = a.Qp, N = int(a.N);
+  float* CT = smem;                          // [Np][Qp] C^T
+  float* HT = CT + Np * Qp;                  // [Np][Pp] h_prev^T
+  float* MT = HT + Np * Pp;                  // [Q][Qp] M^T: M[t][j] at MT[j * Qp + t]
+  float* xs = MT + Q * Qp;                   // [Q][Pp] x
+  float* sdt = xs + Q * Pp;                  // [Q]
+  float* sa = sdt + Q;                       // [Q]
+  float* se = sa + Q;                        // [Q] exp(a[0] + ... + a[t])
+  const int64_t c = blockIdx.x, h = blockIdx.y / a.psplit, g = h / a.hpg;
+  const int p0 = int(blockIdx.y % a.psplit) * Pp, P = min(Pp, int(a.P) - p0);  // this block's rows
+  const float Dh = a.Dv[h];
+  for (int64_t b = blockIdx.z; b < a.B; b += gridDim.z) {
+    const int64_t t0 = c * Q, r0 = b * a.T + t0;
+    const int q = int(min(int64_t(Q), a.T - t0));
+    ssd_chunk_dt(a, r0, h, q, sdt, sa);
+    stage_ct(a, CT, r0, q, (a.G + g) * N);
+    stage2d(
+        Q, Pp, [&](int t, int p) { return t < q && p < P ? a.xbc[(r0 + t) * a.Cd + h * a.P + p0 + p] : 0.0f; },
+        [&](int t, int p, float v) { xs[t * Pp + p] = v; });
+    const float* cb = a.cb + ((b * a.nch + c) * a.G + g) * Q * Q;
+    stage2d(
+        Q, Q, [&](int t, int j) { return cb[t * Q + j]; }, [&](int t, int j, float v) { MT[j * Qp + t] = v; });
+    const float* hp = a.sloc + (((b * a.nch + c) * a.H + h) * a.P + p0) * N;
+    stage2d(
+        Pp, Np, [&](int p, int n) { return p < P && n < N ? hp[p * N + n] : 0.0f; },
+        [&](int p, int n, float v) { HT[n * Pp + p] = v; });
+    __syncthreads();
+    for (int t = threadIdx.x; t < Q; t += kSsdThreads) {  // 0 past q (rows of zeros)
+      float sum = 0.0f;
+      for (int k = 0; k <= t && k < q; ++k) sum = __fadd_rn(sum, sa[k]);
+      se[t] = t < q ? expf(sum) : 0.0f;
+    }
+    // M[t][j] = (C B^T)[t][j] exp(a[j+1] + ... + a[t]) dt_j for j <= t, else
+    // 0: row t by thread t, the segment sum grown from the diagonal.
+    if (threadIdx.x < Q) {
+      const int t = threadIdx.x;
+      float sum = 0.0f;
+      for (int j = min(t, q - 1); j >= 0; --j) {
+        MT[j * Qp + t] = __fmul_rn(MT[j * Qp + t], __fmul_rn(expf(sum), sdt[j]));
+        sum = __fadd_rn(sum, sa[j]);
+      }
+      for (int j = min(t, q - 1) + 1; j < Q; ++j) MT[j * Qp + t] = 0.0f;
+    }
+    __syncthreads();
+    // y by 4 x 4 tiles of (t, p).
+    const int tq = Q / 4, tp = Pp / 4;
+    for (int tile = threadIdx.x; tile < tq * tp; tile += kSsdThreads) {
+      const int i0 = tile / tp * 4, k0 = tile % tp * 4;
+      // exp(cumsum) C h_prev^T first, then the chunk's own terms on top.
+      float acc[4][4] = {};
+#pragma unroll 4
+      for (int n = 0; n < Np; ++n) outer4(acc, ld4(CT + n * Qp + i0), ld4(HT + n * Pp + k0));
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int k = 0; k < 4; ++k) acc[i][k] = __fmul_rn(acc[i][k], se[i0 + i]);
+#pragma unroll 4
+      for (int j = 0; j < q; ++j) outer4(acc, ld4(MT + j * Qp + i0), ld4(xs + j * Pp + k0));
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int t = i0 + i;
+        if (t >= q) break;
+        float* yr = a.ys + (r0 + t) * a.Di + h * a.P + p0 + k0;
+        float v[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+          v[k] = __fadd_rn(acc[i][k], __fmul_rn(Dh, xs[t * Pp + k0 + k]));
+        if (a.vec4) {  // k0 + 3 < P
+          *reinterpret_cast<float4*>(yr) = make_float4(v[0], v[1], v[2], v[3]);
+        } else {
+#pragma unroll
+          for (int k = 0; k < 4; ++k)
+            if (k0 + k < P) yr[k] = v[k];
+        }
+      }
+    }
+    __syncthreads();  // shared memory is free for the next stream
+  }
+}
+
 // ------------------------------------------------------------------ gated norm
 
 // grid (rows, min(Di / gs, 65535)), block: a multiple of 32 up to 1024.
@@ -308,7 +626,7 @@ class CudaMamba2 final : public Block {
  public:
   CudaMamba2(const Config& c, const BlockInfo&, const WeightSource& w)
       : d_(dims(c)), eps_(float(c.f("norm_eps"))), dt_min_(float(c.f("dt_min"))), dt_max_(float(c.f("dt_max"))),
-        has_dt_max_(c.f("dt_max") < kNoUpperLimit) {
+        has_dt_max_(c.f("dt_max") < kNoUpperLimit), ssd_(c.s("prefill") != "scan") {
     in_proj_ = cuda::Matrix::upload(w.get_matrix("in_proj.weight"), d_.NP, d_.D, w.matrix_dtype());
     out_proj_ = cuda::Matrix::upload(w.get_matrix("out_proj.weight"), d_.D, d_.Di, w.matrix_dtype());
     if (c.b("bias")) {
@@ -327,6 +645,7 @@ class CudaMamba2 final : public Block {
     cpu::vexp(w.get("A_log"), A.data(), d_.H);
     for (auto& v : A) v = -v;
     A_ = cuda::DeviceArray::upload(A.data(), A.size());
+    if (ssd_) plan_ssd();
   }
 
   size_t weight_bytes() const override {
@@ -336,8 +655,14 @@ class CudaMamba2 final : public Block {
 
   size_t scratch_bytes(int64_t B, int64_t T) const override {
     const size_t rows = size_t(B * T);
+    size_t ssd = 0;
+    if (use_ssd(T)) {
+      const int64_t nch = (T + ssd_q_ - 1) / ssd_q_;
+      ssd = align_up(size_t(B * nch * d_.H * d_.P * d_.N) * 4) + align_up(size_t(B * nch * d_.H) * 4) +
+            align_up(size_t(B * nch * d_.G * ssd_q_ * ssd_q_) * 4);
+    }
     return align_up(rows * size_t(d_.NP) * 4) + align_up(rows * size_t(d_.Cd) * 4) +
-           align_up(rows * size_t(d_.Di) * 4) +
+           align_up(rows * size_t(d_.Di) * 4) + ssd +
            std::max(in_proj_.scratch_bytes(B * T), out_proj_.scratch_bytes(B * T));
   }
 
@@ -356,7 +681,10 @@ class CudaMamba2 final : public Block {
     in_proj_.apply(ctx, rows, x, d_.D, proj, d_.NP, in_args);
     cuda::causal_conv(cu, proj + d_.Di, d_.NP, xbc, d_.Cd, B, T, d_.Cd, d_.K, conv_w_.data(),
                       conv_b_.empty() ? nullptr : conv_b_.data(), st.streams, st.offsets[0], conv::Act::silu);
-    scan(cu, proj, xbc, ys, B, T, st);
+    if (use_ssd(T))
+      chunked(ctx, cu, proj, xbc, ys, B, T, st);
+    else
+      scan(cu, proj, xbc, ys, B, T, st);
     {
       const int64_t groups = d_.Di / d_.gs;
       // About 4 elements per thread, 32 to 1024 threads.
@@ -372,6 +700,90 @@ class CudaMamba2 final : public Block {
   }
 
  private:
+  static constexpr int64_t kSsdMinT = 32;  // shorter forwards take the scan
+
+  bool use_ssd(int64_t T) const { return ssd_q_ > 0 && T >= kSsdMinT; }
+
+  // The SSD chunk length (kSsdQ, halved while the output kernel's shared
+  // memory exceeds the device's limit; 0: the scan only) and its kernels'
+  // shared memory.
+  void plan_ssd() {
+    int dev = 0, limit = 0;
+    cuda::check(cudaGetDevice(&dev), "cudaGetDevice");
+    cuda::check(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "shared memory limit");
+    const int Np = int((d_.N + 3) / 4 * 4), Pp = ssd_rows(), Pall = int((d_.P + 3) / 4 * 4);
+    for (int64_t Q = kSsdQ; Q >= 16; Q /= 2) {
+      const size_t out = ssd_output_floats(Q, Np, Pall, int(Q) + 4) * 4, st = ssd_state_floats(Q, Np, Pp) * 4,
+                   cb = ssd_cb_floats(Np, int(Q) + 4) * 4;
+      if (std::max({out, st, cb}) <= size_t(limit)) {
+        ssd_q_ = Q;
+        ssd_out_smem_ = out;
+        ssd_state_smem_ = std::max(st, cb);
+        using Kernel = void (*)(SsdArgs);
+        for (auto [k, bytes] : {std::pair<Kernel, size_t>{ssd_output_kernel, out}, {ssd_state_kernel, std::max(st, cb)}})
+          cuda::check(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
+                      "mamba2 ssd: shared memory");
+        return;
+      }
+    }
+  }
+
+  // The state kernel's blocks per head (two halves of the rows p from
+  // P = 32 on: twice the blocks, a better fill of the GPU; the output kernel
+  // takes all rows, as its C^T and M would be made twice) and rows per block.
+  int ssd_split() const { return d_.P >= 32 ? 2 : 1; }
+  int ssd_rows() const { return int(((d_.P + ssd_split() - 1) / ssd_split() + 3) / 4 * 4); }
+
+  void chunked(RunCtx& ctx, const cuda::Ctx& cu, const float* proj, const float* xbc, float* ys, int64_t B, int64_t T,
+               const StateRefs& st) const {
+    SsdArgs a{};
+    a.B = B;
+    a.T = T;
+    a.Q = ssd_q_;
+    a.nch = (T + ssd_q_ - 1) / ssd_q_;
+    a.Di = d_.Di;
+    a.N = d_.N;
+    a.H = d_.H;
+    a.P = d_.P;
+    a.G = d_.G;
+    a.hpg = d_.H / d_.G;
+    a.Cd = d_.Cd;
+    a.NP = d_.NP;
+    a.Np = int((d_.N + 3) / 4 * 4);
+    a.psplit = ssd_split();
+    a.Pp = ssd_rows();
+    a.Qp = int(ssd_q_) + 4;
+    a.proj = proj;
+    a.xbc = xbc;
+    a.dt_bias = dt_bias_.data();
+    a.A = A_.data();
+    a.Dv = D_.data();
+    a.dt_min = dt_min_;
+    a.dt_max = dt_max_;
+    a.has_dt_max = has_dt_max_;
+    a.sloc = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H * d_.P * d_.N));
+    a.decay = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H));
+    a.cb = ctx.ws.alloc<float>(size_t(B * a.nch * d_.G * ssd_q_ * ssd_q_));
+    a.streams = st.streams;
+    a.ssm_off = st.offsets[1];
+    a.ys = ys;
+    auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+    a.vec4 = d_.N % 4 == 0 && d_.P % 4 == 0 && d_.Di % 4 == 0 && aligned(a.sloc) && aligned(ys);
+    SEQC_CHECK(a.nch <= 0x7fffffff && d_.H * a.psplit + d_.G <= 65535, "mamba2 ssd: too many chunks or heads for one grid");
+    const unsigned bz = unsigned(std::min<int64_t>(B, 65535));
+    const unsigned hs = unsigned(d_.H * a.psplit);
+    cuda::launch_pdl(cu, ssd_state_kernel, dim3(unsigned(a.nch), hs + unsigned(d_.G), bz), kSsdThreads,
+                     ssd_state_smem_, "mamba2 ssd chunk states and C B^T", a);
+    cuda::launch_pdl(cu, ssd_pass_kernel, dim3(cuda::grid_for(d_.P * d_.N, 256), unsigned(d_.H), bz), 256, 0,
+                     "mamba2 ssd state passing", a);
+    SsdArgs o = a;  // all rows p per block
+    o.psplit = 1;
+    o.Pp = int((d_.P + 3) / 4 * 4);
+    cuda::launch_pdl(cu, ssd_output_kernel, dim3(unsigned(a.nch), unsigned(d_.H), bz), kSsdThreads, ssd_out_smem_,
+                     "mamba2 ssd outputs", o);
+    cuda::check_launch("mamba2 ssd");
+  }
+
   void scan(const cuda::Ctx& cu, const float* proj, const float* xbc, float* ys, int64_t B, int64_t T,
             const StateRefs& st) const {
     const int64_t N = d_.N;
@@ -428,7 +840,9 @@ class CudaMamba2 final : public Block {
 
   Dims d_;
   float eps_, dt_min_, dt_max_;
-  bool has_dt_max_;
+  bool has_dt_max_, ssd_;  // ssd_: prefill "ssd" or "auto"
+  int64_t ssd_q_ = 0;
+  size_t ssd_out_smem_ = 0, ssd_state_smem_ = 0;
   cuda::Matrix in_proj_, out_proj_;
   cuda::DeviceArray in_bias_, out_bias_, conv_w_, conv_b_, dt_bias_, D_, norm_w_, A_;
 };
