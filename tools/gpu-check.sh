@@ -75,6 +75,16 @@ if [ "$BENCH" = 1 ]; then
   python3 bench/bench_gpu.py "$BUILD/tools/seqcore" "$OUT" ${SEQC_BENCH_QUICK:+--quick} >"$OUT/bench.log" 2>&1 ||
     { status=1; tail -30 "$OUT/bench.log"; }
   cat "$OUT/bench_gpu.md" 2>/dev/null || true
+  # The peers' Triton kernels, when their sources are given (checkouts kept
+  # outside the tree): SEQC_PEERS_MAMBA=state-spaces/mamba, SEQC_PEERS_FLA=
+  # fla-org/flash-linear-attention.
+  if [ -n "${SEQC_PEERS_MAMBA:-}" ] && [ -n "${SEQC_PEERS_FLA:-}" ]; then
+    step "peers (bench/bench_peers.py)"
+    python3 bench/bench_peers.py --mamba-src "$SEQC_PEERS_MAMBA" --fla-src "$SEQC_PEERS_FLA" \
+      --out "$OUT/bench_peers.json" ${SEQC_BENCH_QUICK:+--quick} >"$OUT/bench_peers.md" 2>"$OUT/bench_peers.log" ||
+      { status=1; tail -30 "$OUT/bench_peers.log"; }
+    cat "$OUT/bench_peers.md"
+  fi
 fi
 step "done (status $status)"
 exit $status
