@@ -58,9 +58,10 @@ using mamba2::dims;
 
 // ------------------------------------------------------------------ the scan
 
-struct ScanArgs {
-  int64_t B, T, Di, N, H, P, G, hpg, Cd, NP, tc;  // tc: positions per staged chunk
-  int64_t row_blocks;                             // ceil(P / kRowsPerBlock)
+// What the scan and the SSD kernels share: the call's sizes, inputs,
+// parameters, states and output.
+struct HeadArgs {
+  int64_t B, T, Di, N, H, P, G, hpg, Cd, NP;
   const float* proj;    // [rows, NP]: dt_raw of head h at column Di + Cd + h
   const float* xbc;     // [rows, Cd]: x [Di] | B [G, N] | C [G, N]
   const float* dt_bias; // [H]
@@ -68,10 +69,15 @@ struct ScanArgs {
   const float* Dv;      // [H]
   float dt_min, dt_max;
   bool has_dt_max;
-  bool vec4;            // B and C rows 16-byte aligned (N, Cd, Di multiples of 4): 16-byte copies
   std::byte* const* streams;
   size_t ssm_off;       // state ssm [H, P, N]
   float* ys;            // [rows, Di]
+};
+
+struct ScanArgs : HeadArgs {
+  int64_t tc;           // positions per staged chunk
+  int64_t row_blocks;   // ceil(P / kRowsPerBlock)
+  bool vec4;            // B and C rows 16-byte aligned (N, Cd, Di multiples of 4): 16-byte copies
 };
 
 // mamba2.cpp's dt_of: softplus(raw + bias), then the clamps (NaN passes).
@@ -285,24 +291,14 @@ __global__ void __launch_bounds__(kScanThreads, 5) mamba2_scan_kernel(ScanArgs a
 constexpr int kSsdQ = 64;  // positions per chunk at most
 constexpr int kSsdThreads = 256;
 
-struct SsdArgs {
-  int64_t B, T, Q, nch, Di, N, H, P, G, hpg, Cd, NP;
+struct SsdArgs : HeadArgs {
+  int64_t Q, nch;       // positions per chunk, chunks per stream
   int psplit;           // blocks per head, each for Pp rows p
   int Np, Pp, Qp;       // shared row lengths: N rounded up to 4, rows per block (a multiple of 4), Q + 4
-  const float* proj;    // [rows, NP]: dt_raw of head h at column Di + Cd + h
-  const float* xbc;     // [rows, Cd]: x [Di] | B [G, N] | C [G, N]
-  const float* dt_bias;
-  const float* A;
-  const float* Dv;
-  float dt_min, dt_max;
-  bool has_dt_max;
   float* sloc;          // [B, nch, H, P, N]: chunk c's own end state, then the state before chunk c
   float* decay;         // [B, nch, H]: exp(a[0] + ... + a[q-1]) of chunk c
   float* cb;            // [B, nch, G, Q, Q]: C B^T of chunk c, group g
   bool vec4;            // N and P multiples of 4, sloc and ys 16-byte aligned: 16-byte stores
-  std::byte* const* streams;
-  size_t ssm_off;       // state ssm [H, P, N]
-  float* ys;            // [rows, Di]
 };
 
 // Shared floats of the output kernel: C^T [Np][Qp], h_prev^T [Np][Pp], M^T
@@ -337,6 +333,13 @@ __device__ __forceinline__ void outer4(float (&acc)[4][4], float4 u, float4 v) {
 }
 
 __device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+
+// acc[i][j] += sum_{k < K} u[k * ldu + i] v[k * ldv + j]: a 4 x 4 tile of
+// U^T V from shared memory (u and v 16-byte aligned, at the tile's corner).
+__device__ __forceinline__ void tile_mac(float (&acc)[4][4], const float* u, int ldu, const float* v, int ldv, int K) {
+#pragma unroll 4
+  for (int k = 0; k < K; ++k) outer4(acc, ld4(u + k * ldu), ld4(v + k * ldv));
+}
 
 // For t < rows and j < cols: st(t, j, ld(t, j)), a warp per row and a lane
 // per column (no division), 4 loads in flight per lane and row.
@@ -383,8 +386,7 @@ __device__ __forceinline__ void ssd_cb_block(const SsdArgs& a, float* smem, int6
     for (int tile = threadIdx.x; tile < tq * tq; tile += kSsdThreads) {
       const int i0 = tile / tq * 4, j0 = tile % tq * 4;
       float acc[4][4] = {};
-#pragma unroll 4
-      for (int n = 0; n < Np; ++n) outer4(acc, ld4(CT + n * Qp + i0), ld4(BT + n * Qp + j0));
+      tile_mac(acc, CT + i0, Qp, BT + j0, Qp, Np);
 #pragma unroll
       for (int i = 0; i < 4; ++i)
         *reinterpret_cast<float4*>(out + (i0 + i) * Q + j0) = make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
@@ -439,8 +441,7 @@ __global__ void __launch_bounds__(kSsdThreads) ssd_state_kernel(SsdArgs a) {
     for (int tile = threadIdx.x; tile < tiles; tile += kSsdThreads) {
       const int i0 = tile / tn * 4, n0 = tile % tn * 4;
       float acc[4][4] = {};
-#pragma unroll 4
-      for (int j = 0; j < q; ++j) outer4(acc, ld4(xw + j * Pp + i0), ld4(sB + j * Np + n0));
+      tile_mac(acc, xw + i0, Pp, sB + n0, Np, q);
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         if (i0 + i >= P) break;
@@ -546,14 +547,12 @@ __global__ void __launch_bounds__(kSsdThreads, 2) ssd_output_kernel(SsdArgs a) {
       const int i0 = tile / tp * 4, k0 = tile % tp * 4;
       // exp(cumsum) C h_prev^T first, then the chunk's own terms on top.
       float acc[4][4] = {};
-#pragma unroll 4
-      for (int n = 0; n < Np; ++n) outer4(acc, ld4(CT + n * Qp + i0), ld4(HT + n * Pp + k0));
+      tile_mac(acc, CT + i0, Qp, HT + k0, Pp, Np);
 #pragma unroll
       for (int i = 0; i < 4; ++i)
 #pragma unroll
         for (int k = 0; k < 4; ++k) acc[i][k] = __fmul_rn(acc[i][k], se[i0 + i]);
-#pragma unroll 4
-      for (int j = 0; j < q; ++j) outer4(acc, ld4(MT + j * Qp + i0), ld4(xs + j * Pp + k0));
+      tile_mac(acc, MT + i0, Qp, xs + k0, Pp, q);
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int t = i0 + i;
@@ -734,13 +733,11 @@ class CudaMamba2 final : public Block {
   int ssd_split() const { return d_.P >= 32 ? 2 : 1; }
   int ssd_rows() const { return int(((d_.P + ssd_split() - 1) / ssd_split() + 3) / 4 * 4); }
 
-  void chunked(RunCtx& ctx, const cuda::Ctx& cu, const float* proj, const float* xbc, float* ys, int64_t B, int64_t T,
-               const StateRefs& st) const {
-    SsdArgs a{};
+  HeadArgs head_args(const float* proj, const float* xbc, float* ys, int64_t B, int64_t T,
+                     const StateRefs& st) const {
+    HeadArgs a{};
     a.B = B;
     a.T = T;
-    a.Q = ssd_q_;
-    a.nch = (T + ssd_q_ - 1) / ssd_q_;
     a.Di = d_.Di;
     a.N = d_.N;
     a.H = d_.H;
@@ -749,10 +746,6 @@ class CudaMamba2 final : public Block {
     a.hpg = d_.H / d_.G;
     a.Cd = d_.Cd;
     a.NP = d_.NP;
-    a.Np = int((d_.N + 3) / 4 * 4);
-    a.psplit = ssd_split();
-    a.Pp = ssd_rows();
-    a.Qp = int(ssd_q_) + 4;
     a.proj = proj;
     a.xbc = xbc;
     a.dt_bias = dt_bias_.data();
@@ -761,12 +754,25 @@ class CudaMamba2 final : public Block {
     a.dt_min = dt_min_;
     a.dt_max = dt_max_;
     a.has_dt_max = has_dt_max_;
-    a.sloc = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H * d_.P * d_.N));
-    a.decay = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H));
-    a.cb = ctx.ws.alloc<float>(size_t(B * a.nch * d_.G * ssd_q_ * ssd_q_));
     a.streams = st.streams;
     a.ssm_off = st.offsets[1];
     a.ys = ys;
+    return a;
+  }
+
+  void chunked(RunCtx& ctx, const cuda::Ctx& cu, const float* proj, const float* xbc, float* ys, int64_t B, int64_t T,
+               const StateRefs& st) const {
+    SsdArgs a{};
+    static_cast<HeadArgs&>(a) = head_args(proj, xbc, ys, B, T, st);
+    a.Q = ssd_q_;
+    a.nch = (T + ssd_q_ - 1) / ssd_q_;
+    a.Np = int((d_.N + 3) / 4 * 4);
+    a.psplit = ssd_split();
+    a.Pp = ssd_rows();
+    a.Qp = int(ssd_q_) + 4;
+    a.sloc = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H * d_.P * d_.N));
+    a.decay = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H));
+    a.cb = ctx.ws.alloc<float>(size_t(B * a.nch * d_.G * ssd_q_ * ssd_q_));
     auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
     a.vec4 = d_.N % 4 == 0 && d_.P % 4 == 0 && d_.Di % 4 == 0 && aligned(a.sloc) && aligned(ys);
     SEQC_CHECK(a.nch <= 0x7fffffff && d_.H * a.psplit + d_.G <= 65535, "mamba2 ssd: too many chunks or heads for one grid");
@@ -790,32 +796,12 @@ class CudaMamba2 final : public Block {
     const int64_t npl = (N + kLanes - 1) / kLanes;
     const bool in_regs = npl <= kMaxNpl;
     ScanArgs a{};
-    a.B = B;
-    a.T = T;
-    a.Di = d_.Di;
-    a.N = N;
-    a.H = d_.H;
-    a.P = d_.P;
-    a.G = d_.G;
-    a.hpg = d_.H / d_.G;
-    a.Cd = d_.Cd;
-    a.NP = d_.NP;
+    static_cast<HeadArgs&>(a) = head_args(proj, xbc, ys, B, T, st);
     a.tc = std::clamp<int64_t>(kBufferFloats / buffer_floats(1, N, in_regs), 1, std::min<int64_t>(kMaxChunk, T));
     a.row_blocks = (d_.P + kRowsPerBlock - 1) / kRowsPerBlock;
-    a.proj = proj;
-    a.xbc = xbc;
-    a.dt_bias = dt_bias_.data();
-    a.A = A_.data();
-    a.Dv = D_.data();
-    a.dt_min = dt_min_;
-    a.dt_max = dt_max_;
-    a.has_dt_max = has_dt_max_;
     // 16-byte copies of B and C: the shared rows (buffer start + t * N) are aligned when N % 4 == 0
     // (buffer_floats), the global ones when N, Di (so Cd and the B / C columns) and xbc are.
     a.vec4 = N % 4 == 0 && d_.Di % 4 == 0 && reinterpret_cast<uintptr_t>(xbc) % 16 == 0;
-    a.streams = st.streams;
-    a.ssm_off = st.offsets[1];
-    a.ys = ys;
     // Two staging buffers, dt, exp(dt A) and the lanes' partial sums: at most about
     // 2 * (kBufferFloats + 2 * 256) + kMaxChunk * (2 + kScanThreads) floats (under 48 KiB).
     const size_t smem = size_t(2 * buffer_floats(a.tc, N, in_regs) + a.tc * (2 + kScanThreads)) * sizeof(float);
