@@ -347,7 +347,7 @@ __global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
 
 // ------------------------------------------------------------------ the tiled scan
 
-// Long calls (T >= kTiledMinT) with N <= 32 run the recurrence as a parallel
+// Long calls (T >= kTiledMinT) with N <= kTiledMaxN run the recurrence as a parallel
 // scan over positions, as mamba_ssm's selective_scan does, rather than one
 // sequential chain per (channel, state): the chain is latency-bound and
 // Di * N chains cannot fill the GPU.
@@ -383,8 +383,8 @@ constexpr int kTileLd = kTile + 4;  // padded row: conflict-free transposing sto
 constexpr int64_t kTiledMinT = 64;
 constexpr int kTiledMaxN = 32 * kTileSplit;
 
-// Shared memory: raw dt (then y), x, z per channel; the parts' partial sums;
-// B and C per state.
+// Shared memory: dt (then y), x, silu(z) per channel; the parts' partial
+// sums; B and C per state.
 __host__ __device__ constexpr size_t tiled_smem_bytes(int64_t N) {
   return size_t(3 * kTileChannels + (kTileSplit - 1) * kTileChannels + 2 * N) * kTileLd * sizeof(float);
 }
@@ -410,7 +410,8 @@ __device__ __forceinline__ void load_items(const float* src, float (&v)[kTileIte
 
 __device__ __forceinline__ void store_items(float* dst, const float (&v)[kTileItems]) {
 #pragma unroll
-  for (int k = 0; k < kTileItems; k += 4) *reinterpret_cast<float4*>(dst + k) = make_float4(v[k], v[k + 1], v[k + 2], v[k + 3]);
+  for (int k = 0; k < kTileItems; k += 4)
+    *reinterpret_cast<float4*>(dst + k) = make_float4(v[k], v[k + 1], v[k + 2], v[k + 3]);
 }
 
 // Stages one tile's per-channel inputs: thread t takes position t, the
@@ -714,7 +715,8 @@ class CudaMamba final : public Block {
     a.ssm_off = st.offsets[ssm_slot];
     a.y = dt;  // in place (see ScanArgs)
     if (tiled(T)) {
-      cuda::launch_pdl(cu, tiled_vec(a) ? mamba_tiled_scan_kernel<4> : mamba_tiled_scan_kernel<1>, dim3(cuda::grid_for(Di, kTileChannels), unsigned(std::min<int64_t>(B, 65535))),
+      const dim3 grid(cuda::grid_for(Di, kTileChannels), unsigned(std::min<int64_t>(B, 65535)));
+      cuda::launch_pdl(cu, tiled_vec(a) ? mamba_tiled_scan_kernel<4> : mamba_tiled_scan_kernel<1>, grid,
                        kTileWarps * 32, tiled_smem_bytes(N_), "mamba tiled scan", a);
       cuda::check_launch("mamba tiled scan");
     } else if (segmented(B, T)) {

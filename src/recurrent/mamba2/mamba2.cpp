@@ -82,7 +82,8 @@ const ConfigKey kSchema[] = {
             "mamba_ssm's RMSNormGated"},
     {.name = "chunk_size", .type = ConfigType::integer, .required = false, .int_default = 256, .min = 1,
      .max = 4096, .doc = "positions per SSD chunk in a forward (prefill only; steps are exact)"},
-    {.name = "prefill", .type = ConfigType::string, .required = false, .str_default = "auto", .choices = "auto|ssd|scan",
+    {.name = "prefill", .type = ConfigType::string, .required = false, .str_default = "auto",
+     .choices = "auto|ssd|scan",
      .doc = "forward over T > 1 positions: 'ssd' = the chunked SSD algorithm (within a tolerance of the steps), "
             "'scan' = the step recurrence position by position (bit for bit the steps), 'auto' = each device's "
             "faster one: 'scan' on the CPU, 'ssd' on CUDA (forwards of 32 positions or more)"},

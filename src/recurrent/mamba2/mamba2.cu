@@ -719,7 +719,8 @@ class CudaMamba2 final : public Block {
         ssd_out_smem_ = out;
         ssd_state_smem_ = std::max(st, cb);
         using Kernel = void (*)(SsdArgs);
-        for (auto [k, bytes] : {std::pair<Kernel, size_t>{ssd_output_kernel, out}, {ssd_state_kernel, std::max(st, cb)}})
+        for (auto [k, bytes] :
+             {std::pair<Kernel, size_t>{ssd_output_kernel, out}, {ssd_state_kernel, std::max(st, cb)}})
           cuda::check(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
                       "mamba2 ssd: shared memory");
         return;
@@ -775,7 +776,8 @@ class CudaMamba2 final : public Block {
     a.cb = ctx.ws.alloc<float>(size_t(B * a.nch * d_.G * ssd_q_ * ssd_q_));
     auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
     a.vec4 = d_.N % 4 == 0 && d_.P % 4 == 0 && d_.Di % 4 == 0 && aligned(a.sloc) && aligned(ys);
-    SEQC_CHECK(a.nch <= 0x7fffffff && d_.H * a.psplit + d_.G <= 65535, "mamba2 ssd: too many chunks or heads for one grid");
+    SEQC_CHECK(a.nch <= 0x7fffffff && d_.H * a.psplit + d_.G <= 65535,
+               "mamba2 ssd: too many chunks or heads for one grid");
     const unsigned bz = unsigned(std::min<int64_t>(B, 65535));
     const unsigned hs = unsigned(d_.H * a.psplit);
     cuda::launch_pdl(cu, ssd_state_kernel, dim3(unsigned(a.nch), hs + unsigned(d_.G), bz), kSsdThreads,
