@@ -395,7 +395,6 @@ __device__ __forceinline__ void ssd_cb_block(const SsdArgs& a, float* smem, int6
   }
 }
 
-// grid (nch, H, min(B, 65535)), block kSsdThreads.
 // grid (nch, H psplit + G, min(B, 65535)), block kSsdThreads: block (c, y)
 // makes chunk c's own end state for rows [p0, p0 + Pp) of head y / psplit
 // (p0 = (y % psplit) Pp), or for y >= H psplit C B^T of group y - H psplit.
