@@ -183,6 +183,9 @@ void launch_pdl(const Ctx& c, void (*kernel)(P...), dim3 grid, dim3 block, size_
   check(cudaLaunchKernelEx(&cfg, kernel, std::forward<A>(args)...), what);
 }
 
+// Whether p allows 16-byte (float4) loads and stores.
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
 // Device math shared by kernels.
 // A stored weight element as f32.
 __device__ __forceinline__ float to_float(float v) { return v; }
@@ -220,6 +223,9 @@ __device__ __forceinline__ float tree_sum(const float* part) {
   if constexpr (W >= 2) l[0] = __fadd_rn(l[0], l[1]);
   return l[0];
 }
+
+// Four floats from a 16-byte aligned address.
+__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 
 __device__ __forceinline__ float* state_f32(std::byte* const* streams, int64_t b, size_t offset) {
   return reinterpret_cast<float*>(streams[b] + offset);

@@ -145,8 +145,7 @@ void launch_gemv_rows(const Ctx& c, const GemvArgs& a, bool vec) {
 template <typename WT>
 void launch_gemv(const Ctx& c, const GemvArgs& a) {
   constexpr int V = Vec<WT>::n;
-  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  const bool vec = a.K % V == 0 && a.ldw % V == 0 && a.ldx % 4 == 0 && aligned(a.W) && aligned(a.x);
+  const bool vec = a.K % V == 0 && a.ldw % V == 0 && a.ldx % 4 == 0 && aligned16(a.W) && aligned16(a.x);
   if (a.M <= 1)
     launch_gemv_rows<WT, 1>(c, a, vec);
   else if (a.M <= 2)
@@ -186,8 +185,7 @@ __global__ void to_half_kernel(const float* __restrict__ x, int64_t ldx, HT* __r
 
 template <typename HT>
 void to_half(const Ctx& c, const float* x, int64_t ldx, HT* dst, int64_t M, int64_t K) {
-  const bool vec = ldx % 4 == 0 && K % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(dst) % 8 == 0;
+  const bool vec = ldx % 4 == 0 && K % 4 == 0 && aligned16(x) && reinterpret_cast<uintptr_t>(dst) % 8 == 0;
   const dim3 grid(grid_for(vec ? K / 4 : K, 256), unsigned(std::min<int64_t>(M, 65535)));
   if (vec)
     launch_pdl(c, to_half_kernel<HT, 4>, grid, 256, 0, "rounding GEMM input", x, ldx, dst, M, K);

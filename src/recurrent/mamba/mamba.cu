@@ -400,7 +400,7 @@ __device__ __forceinline__ float ex2_ftz(float x) {
 __device__ __forceinline__ void load_items(const float* src, float (&v)[kTileItems]) {
 #pragma unroll
   for (int k = 0; k < kTileItems; k += 4) {
-    const float4 q = *reinterpret_cast<const float4*>(src + k);
+    const float4 q = cuda::ld4(src + k);
     v[k] = q.x;
     v[k + 1] = q.y;
     v[k + 2] = q.z;
@@ -769,9 +769,9 @@ class CudaMamba final : public Block {
   // Whether the tiled scan can load 16 bytes at a time: rows of dt, x, z
   // and y and the B and C of x_proj's rows start 16-byte aligned.
   static bool tiled_vec(const ScanArgs& a) {
-    auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
-    return a.Di % 4 == 0 && a.ldz % 4 == 0 && a.N % 4 == 0 && a.R % 4 == 0 && a.ldp % 4 == 0 && aligned(a.dtr) &&
-           aligned(a.xc) && aligned(a.z) && aligned(a.p) && aligned(a.y);
+    using cuda::aligned16;
+    return a.Di % 4 == 0 && a.ldz % 4 == 0 && a.N % 4 == 0 && a.R % 4 == 0 && a.ldp % 4 == 0 && aligned16(a.dtr) &&
+           aligned16(a.xc) && aligned16(a.z) && aligned16(a.p) && aligned16(a.y);
   }
 
   // Whether a call of T positions per stream takes the tiled scan.

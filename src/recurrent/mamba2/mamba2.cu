@@ -293,8 +293,9 @@ constexpr int kSsdThreads = 256;
 
 struct SsdArgs : HeadArgs {
   int64_t Q, nch;       // positions per chunk, chunks per stream
-  int psplit;           // blocks per head, each for Pp rows p
-  int Np, Pp, Qp;       // shared row lengths: N rounded up to 4, rows per block (a multiple of 4), Q + 4
+  int psplit;           // the state kernel's blocks per head, each for Pp rows p
+  int Np, Pp, Po, Qp;   // shared row lengths: N rounded up to 4, the state kernel's rows per block
+                        // (a multiple of 4), the output kernel's (P rounded up to 4), Q + 4
   float* sloc;          // [B, nch, H, P, N]: chunk c's own end state, then the state before chunk c
   float* decay;         // [B, nch, H]: exp(a[0] + ... + a[q-1]) of chunk c
   float* cb;            // [B, nch, G, Q, Q]: C B^T of chunk c, group g
@@ -332,7 +333,7 @@ __device__ __forceinline__ void outer4(float (&acc)[4][4], float4 u, float4 v) {
     for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(uu[i], vv[j], acc[i][j]);
 }
 
-__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+using cuda::ld4;
 
 // acc[i][j] += sum_{k < K} u[k * ldu + i] v[k * ldv + j]: a 4 x 4 tile of
 // U^T V from shared memory (u and v 16-byte aligned, at the tile's corner).
@@ -490,13 +491,12 @@ __global__ void ssd_pass_kernel(SsdArgs a) {
   }
 }
 
-// grid (nch, H psplit, min(B, 65535)), block kSsdThreads: block (c, y) makes
-// y of chunk c for rows [p0, p0 + Pp) of head y / psplit (launched with
-// psplit = 1: all rows).
+// grid (nch, H, min(B, 65535)), block kSsdThreads: y of chunk c, head h,
+// all rows p (a split by rows would build C^T and M twice).
 __global__ void __launch_bounds__(kSsdThreads, 2) ssd_output_kernel(SsdArgs a) {
   cuda::pdl_wait();  // see launch_pdl
   extern __shared__ __align__(16) float smem[];
-  const int Q = int(a.Q), Np = a.Np, Pp = a.Pp, Qp = a.Qp, N = int(a.N);
+  const int Q = int(a.Q), Np = a.Np, Pp = a.Po, Qp = a.Qp, N = int(a.N), P = int(a.P);
   float* CT = smem;                          // [Np][Qp] C^T
   float* HT = CT + Np * Qp;                  // [Np][Pp] h_prev^T
   float* MT = HT + Np * Pp;                  // [Q][Qp] M^T: M[t][j] at MT[j * Qp + t]
@@ -504,8 +504,7 @@ __global__ void __launch_bounds__(kSsdThreads, 2) ssd_output_kernel(SsdArgs a) {
   float* sdt = xs + Q * Pp;                  // [Q]
   float* sa = sdt + Q;                       // [Q]
   float* se = sa + Q;                        // [Q] exp(a[0] + ... + a[t])
-  const int64_t c = blockIdx.x, h = blockIdx.y / a.psplit, g = h / a.hpg;
-  const int p0 = int(blockIdx.y % a.psplit) * Pp, P = min(Pp, int(a.P) - p0);  // this block's rows
+  const int64_t c = blockIdx.x, h = blockIdx.y, g = h / a.hpg;
   const float Dh = a.Dv[h];
   for (int64_t b = blockIdx.z; b < a.B; b += gridDim.z) {
     const int64_t t0 = c * Q, r0 = b * a.T + t0;
@@ -513,12 +512,12 @@ __global__ void __launch_bounds__(kSsdThreads, 2) ssd_output_kernel(SsdArgs a) {
     ssd_chunk_dt(a, r0, h, q, sdt, sa);
     stage_ct(a, CT, r0, q, (a.G + g) * N);
     stage2d(
-        Q, Pp, [&](int t, int p) { return t < q && p < P ? a.xbc[(r0 + t) * a.Cd + h * a.P + p0 + p] : 0.0f; },
+        Q, Pp, [&](int t, int p) { return t < q && p < P ? a.xbc[(r0 + t) * a.Cd + h * P + p] : 0.0f; },
         [&](int t, int p, float v) { xs[t * Pp + p] = v; });
     const float* cb = a.cb + ((b * a.nch + c) * a.G + g) * Q * Q;
     stage2d(
         Q, Q, [&](int t, int j) { return cb[t * Q + j]; }, [&](int t, int j, float v) { MT[j * Qp + t] = v; });
-    const float* hp = a.sloc + (((b * a.nch + c) * a.H + h) * a.P + p0) * N;
+    const float* hp = a.sloc + ((b * a.nch + c) * a.H + h) * P * N;
     stage2d(
         Pp, Np, [&](int p, int n) { return p < P && n < N ? hp[p * N + n] : 0.0f; },
         [&](int p, int n, float v) { HT[n * Pp + p] = v; });
@@ -556,7 +555,7 @@ __global__ void __launch_bounds__(kSsdThreads, 2) ssd_output_kernel(SsdArgs a) {
       for (int i = 0; i < 4; ++i) {
         const int t = i0 + i;
         if (t >= q) break;
-        float* yr = a.ys + (r0 + t) * a.Di + h * a.P + p0 + k0;
+        float* yr = a.ys + (r0 + t) * a.Di + h * P + k0;
         float v[4];
 #pragma unroll
         for (int k = 0; k < 4; ++k)
@@ -769,12 +768,12 @@ class CudaMamba2 final : public Block {
     a.Np = int((d_.N + 3) / 4 * 4);
     a.psplit = ssd_split();
     a.Pp = ssd_rows();
+    a.Po = int((d_.P + 3) / 4 * 4);
     a.Qp = int(ssd_q_) + 4;
     a.sloc = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H * d_.P * d_.N));
     a.decay = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H));
     a.cb = ctx.ws.alloc<float>(size_t(B * a.nch * d_.G * ssd_q_ * ssd_q_));
-    auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
-    a.vec4 = d_.N % 4 == 0 && d_.P % 4 == 0 && d_.Di % 4 == 0 && aligned(a.sloc) && aligned(ys);
+    a.vec4 = d_.N % 4 == 0 && d_.P % 4 == 0 && d_.Di % 4 == 0 && cuda::aligned16(a.sloc) && cuda::aligned16(ys);
     SEQC_CHECK(a.nch <= 0x7fffffff && d_.H * a.psplit + d_.G <= 65535,
                "mamba2 ssd: too many chunks or heads for one grid");
     const unsigned bz = unsigned(std::min<int64_t>(B, 65535));
@@ -783,11 +782,8 @@ class CudaMamba2 final : public Block {
                      ssd_state_smem_, "mamba2 ssd chunk states and C B^T", a);
     cuda::launch_pdl(cu, ssd_pass_kernel, dim3(cuda::grid_for(d_.P * d_.N, 256), unsigned(d_.H), bz), 256, 0,
                      "mamba2 ssd state passing", a);
-    SsdArgs o = a;  // all rows p per block
-    o.psplit = 1;
-    o.Pp = int((d_.P + 3) / 4 * 4);
     cuda::launch_pdl(cu, ssd_output_kernel, dim3(unsigned(a.nch), unsigned(d_.H), bz), kSsdThreads, ssd_out_smem_,
-                     "mamba2 ssd outputs", o);
+                     "mamba2 ssd outputs", a);
     cuda::check_launch("mamba2 ssd");
   }
 
