@@ -67,11 +67,22 @@ class WeightSource {
 // accumulate: the block adds its result to y (y += f(x)) instead of writing
 // it. Only set for blocks whose accumulates() is true (the graph then fuses
 // a residual add into the block that ends the residual group).
+//
+// in_norm: an RMS norm the block applies to x before anything else (the
+// graph absorbed the norm block before it; only set for blocks whose
+// absorbs_input_norm() is true).
+struct InputNorm {
+  const float* scale = nullptr;  // [dim] weight + offset (device memory on CUDA)
+  int64_t dim = 0;
+  float eps = 0.0f;
+};
+
 struct RunCtx {
   ThreadPool& pool;
   Workspace& ws;
   const cuda::Ctx* cu = nullptr;
   bool accumulate = false;
+  const InputNorm* in_norm = nullptr;
 };
 
 // A block's state in each of B streams: tensor j of stream b. On a CUDA
@@ -104,6 +115,14 @@ class Block {
   virtual size_t step_read_bytes() const { return weight_bytes(); }
   // Whether run() honours RunCtx::accumulate.
   virtual bool accumulates() const { return false; }
+  // Whether, when accumulating, y may be x itself (every read of x happens
+  // before the first write of y): a group input can then take the result.
+  virtual bool accumulates_in_place() const { return false; }
+  // An RMS norm layer that another block may apply itself (y = x / rms(x) *
+  // scale, row-wise): its parameters; nullptr for every other block.
+  virtual const InputNorm* as_input_norm() const { return nullptr; }
+  // Whether run() honours RunCtx::in_norm.
+  virtual bool absorbs_input_norm() const { return false; }
 };
 
 // A plugin's CUDA factory lives in its .cu file and exists only in a CUDA

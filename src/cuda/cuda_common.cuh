@@ -36,6 +36,7 @@ struct Ctx {
   cublasHandle_t blas = nullptr;
   int device = 0;
   int sm_count = 0;
+  bool cooperative = false;  // cooperative launches (launch_persistent)
   std::mutex* submit = nullptr;  // see submit_lock() in cuda_api.hpp
 };
 
@@ -184,7 +185,136 @@ void launch_pdl(const Ctx& c, void (*kernel)(P...), dim3 grid, dim3 block, size_
 }
 
 // Whether p allows 16-byte (float4) loads and stores.
-inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+__host__ __device__ inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// The RMS norm of layer/rmsnorm (src/layers/norm/norm.cu) over rows of
+// n.dim floats, for blocks that absorb it (RunCtx::in_norm). x may be y.
+void rms_norm(const Ctx& c, const float* x, float* y, int64_t rows, const InputNorm& n);
+
+// ---------------------------------------------------------------- persistent kernels
+//
+// A persistent kernel runs one grid of at most one block per SM through
+// several phases separated by grid-wide barriers, instead of one launch per
+// phase: a batch-1 step of a mixer is a chain of small dependent products,
+// and the launches between them cost more than the products.
+//
+// launch_persistent launches it cooperatively (the driver guarantees that
+// all blocks are resident at once, or refuses the launch) and with PDL.
+// Callers check Ctx::cooperative (the device allows cooperative launches)
+// and persistent_enabled() (SEQC_CUDA_PERSISTENT is not 0; for comparison).
+bool persistent_enabled() noexcept;
+
+template <typename... P, typename... A>
+void launch_persistent(const Ctx& c, void (*kernel)(P...), unsigned grid, unsigned block, size_t smem,
+                       const char* what, A&&... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(grid);
+  cfg.blockDim = dim3(block);
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = c.stream;
+  cudaLaunchAttribute attr[2];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = pdl_enabled() ? 1 : 0;
+  attr[1].id = cudaLaunchAttributeCooperative;
+  attr[1].val.cooperative = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 2;
+  check(cudaLaunchKernelEx(&cfg, kernel, std::forward<A>(args)...), what);
+}
+
+// Grid-wide barrier of a persistent kernel. ctr is a 64-bit counter in
+// device memory, zero before its first use, that only one grid uses at a
+// time (launches of one block's kernel follow each other in stream order).
+// Every block adds 1 per barrier, so the counter stays a multiple of
+// gridDim.x between barriers and needs no reset between launches: a block
+// arriving at value v waits for the next multiple of the grid size. The
+// writes of the whole block before the barrier are visible to every block
+// after it (release/acquire at GPU scope, after a block barrier).
+__device__ __forceinline__ void grid_barrier(unsigned long long* ctr) {
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const unsigned long long G = gridDim.x;
+    unsigned long long old, now;
+    __threadfence();
+    asm volatile("atom.add.release.gpu.u64 %0, [%1], 1;" : "=l"(old) : "l"(ctr) : "memory");
+    const unsigned long long target = (old / G + 1) * G;
+    do {
+      asm volatile("ld.acquire.gpu.u64 %0, [%1];" : "=l"(now) : "l"(ctr) : "memory");
+    } while (now < target);
+    __threadfence();
+  }
+  __syncthreads();
+}
+
+// Lets the next kernel on the stream (launched with PDL) start: it may then
+// run up to its pdl_wait(), which still waits for this whole grid.
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  cudaTriggerProgrammaticLaunchCompletion();
+#endif
+}
+
+// Asks L2 for [p, p + bytes) by the block's threads, a 128-byte line each
+// (p + bytes must stay inside one allocation). A kernel fetches the weights
+// it is about to read before waiting for its predecessor.
+__device__ __forceinline__ void prefetch_l2(const void* p, size_t bytes) {
+  const char* b = static_cast<const char*>(p);
+  for (size_t off = size_t(threadIdx.x) * 128; off < bytes; off += size_t(blockDim.x) * 128)
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(b + off));
+}
+
+// 16 bytes of a weight row as floats: Vec16<WT>::n elements (4 f32 or 8
+// halves) from a 16-byte aligned address.
+template <typename WT>
+struct Vec16;
+template <>
+struct Vec16<float> {
+  static constexpr int n = 4;
+  __device__ __forceinline__ static void load(const float* p, float* o) {
+    const float4 v = __ldg(reinterpret_cast<const float4*>(p));
+    o[0] = v.x, o[1] = v.y, o[2] = v.z, o[3] = v.w;
+  }
+  __device__ __forceinline__ static void load_any(const float* p, float* o) {  // global or shared
+    const float4 v = *reinterpret_cast<const float4*>(p);
+    o[0] = v.x, o[1] = v.y, o[2] = v.z, o[3] = v.w;
+  }
+};
+template <>
+struct Vec16<__nv_bfloat16> {
+  static constexpr int n = 8;
+  __device__ __forceinline__ static void load(const __nv_bfloat16* p, float* o) {
+    unpack(__ldg(reinterpret_cast<const uint4*>(p)), o);
+  }
+  __device__ __forceinline__ static void load_any(const __nv_bfloat16* p, float* o) {
+    unpack(*reinterpret_cast<const uint4*>(p), o);
+  }
+  __device__ __forceinline__ static void unpack(const uint4 v, float* o) {
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      o[2 * i] = __uint_as_float(w[i] << 16);
+      o[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+  }
+};
+template <>
+struct Vec16<__half> {
+  static constexpr int n = 8;
+  __device__ __forceinline__ static void load(const __half* p, float* o) {
+    unpack(__ldg(reinterpret_cast<const uint4*>(p)), o);
+  }
+  __device__ __forceinline__ static void load_any(const __half* p, float* o) {
+    unpack(*reinterpret_cast<const uint4*>(p), o);
+  }
+  __device__ __forceinline__ static void unpack(const uint4 v, float* o) {
+    const __half2* h = reinterpret_cast<const __half2*>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __half22float2(h[i]);
+      o[2 * i] = f.x, o[2 * i + 1] = f.y;
+    }
+  }
+};
 
 // Device math shared by kernels.
 // A stored weight element as f32.

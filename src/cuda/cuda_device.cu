@@ -107,6 +107,7 @@ class CudaDevice final : public Device {
     name_ = std::string("cuda:") + std::to_string(index) + " (" + prop.name + ", sm_" +
             std::to_string(prop.major) + std::to_string(prop.minor) + ")";
     ctx_.sm_count = prop.multiProcessorCount;
+    ctx_.cooperative = prop.cooperativeLaunch != 0;
     const Blas& b = blas();
     check(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking), "cudaStreamCreate");
     const cublasStatus_t s = b.create(&ctx_.blas);
@@ -325,6 +326,14 @@ std::unique_lock<std::mutex> submit_lock(const Ctx& c) {
 bool pdl_enabled() noexcept {
   static const bool on = [] {
     const char* e = std::getenv("SEQC_CUDA_PDL");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
+bool persistent_enabled() noexcept {
+  static const bool on = [] {
+    const char* e = std::getenv("SEQC_CUDA_PERSISTENT");
     return !(e && std::strcmp(e, "0") == 0);
   }();
   return on;

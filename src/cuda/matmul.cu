@@ -23,43 +23,8 @@ namespace {
 
 constexpr int kGemvWarps = 8;  // output columns per block
 
-// 16 bytes of W as floats.
 template <typename WT>
-struct Vec;
-template <>
-struct Vec<float> {
-  static constexpr int n = 4;
-  __device__ __forceinline__ static void load(const float* p, float* o) {
-    const float4 v = __ldg(reinterpret_cast<const float4*>(p));
-    o[0] = v.x, o[1] = v.y, o[2] = v.z, o[3] = v.w;
-  }
-};
-template <>
-struct Vec<__nv_bfloat16> {
-  static constexpr int n = 8;
-  __device__ __forceinline__ static void load(const __nv_bfloat16* p, float* o) {
-    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
-    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      o[2 * i] = __uint_as_float(w[i] << 16);
-      o[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
-    }
-  }
-};
-template <>
-struct Vec<__half> {
-  static constexpr int n = 8;
-  __device__ __forceinline__ static void load(const __half* p, float* o) {
-    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
-    const __half2* h = reinterpret_cast<const __half2*>(&v);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const float2 f = __half22float2(h[i]);
-      o[2 * i] = f.x, o[2 * i + 1] = f.y;
-    }
-  }
-};
+using Vec = Vec16<WT>;  // cuda_common.cuh
 
 struct GemvArgs {
   int64_t M, N, K;  // K: the columns used (kn)

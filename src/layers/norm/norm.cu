@@ -83,6 +83,16 @@ int threads_for(int64_t dim) {
 
 unsigned grid_rows(int64_t rows) { return unsigned(rows < 65535 ? rows : 65535); }
 
+}  // namespace
+
+void cuda::rms_norm(const Ctx& c, const float* x, float* y, int64_t rows, const InputNorm& n) {
+  if (rows <= 0) return;
+  launch_pdl(c, rmsnorm_kernel, grid_rows(rows), threads_for(n.dim), 0, "layer/rmsnorm", x, y, n.scale, rows, n.dim,
+             n.eps);
+}
+
+namespace {
+
 class CudaRmsNorm final : public Block {
  public:
   CudaRmsNorm(const Config& c, const BlockInfo& info, const WeightSource& w)
@@ -93,22 +103,21 @@ class CudaRmsNorm final : public Block {
     std::vector<float> s(static_cast<size_t>(dim_));
     for (int64_t i = 0; i < dim_; ++i) s[size_t(i)] = src[i] + off;
     scale_ = cuda::DeviceArray::upload(s.data(), s.size());
+    norm_ = {scale_.data(), dim_, eps_};
   }
 
   void run(RunCtx& ctx, const float* x, float* y, int64_t B, int64_t T, const StateRefs&) const override {
-    const int64_t rows = B * T;
-    if (rows <= 0) return;
-    const cuda::Ctx& c = cuda::ctx_of(ctx);
-    cuda::launch_pdl(c, rmsnorm_kernel, grid_rows(rows), threads_for(dim_), 0, "layer/rmsnorm", x, y,
-                     static_cast<const float*>(scale_.data()), rows, dim_, eps_);
+    cuda::rms_norm(cuda::ctx_of(ctx), x, y, B * T, norm_);
   }
 
   size_t weight_bytes() const override { return scale_.bytes(); }
+  const InputNorm* as_input_norm() const override { return &norm_; }
 
  private:
   int64_t dim_;
   float eps_;
   cuda::DeviceArray scale_;
+  InputNorm norm_;
 };
 
 class CudaLayerNorm final : public Block {
