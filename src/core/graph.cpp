@@ -29,12 +29,25 @@ bool Graph::can_fuse_add(int cur, int res, size_t group_start) const {
   // cur (a fused inner group starting the group would have).
   if (cur < 0 || ops_.empty()) return false;
   const Op& last = ops_.back();
-  if (last.kind != Op::run_block || last.out != res || last.in == cur) return false;
+  if (last.kind != Op::run_block || last.out != res) return false;
   const Entry& e = blocks[size_t(last.index)];
   if (!e.block || !e.block->accumulates() || e.info.consumes_tokens) return false;
+  if (last.in == cur && !e.block->accumulates_in_place()) return false;
   for (size_t i = group_start; i < ops_.size(); ++i)
     if (ops_[i].out == cur) return false;
   return true;
+}
+
+bool Graph::can_absorb_norm(int cur, const Entry& e) const {
+  // The op before is a norm block that wrote cur, and nothing else reads
+  // cur: the block can read the norm's input and apply the norm itself.
+  if (cur < 0 || ops_.empty() || !e.block || !e.block->absorbs_input_norm()) return false;
+  const Op& prev = ops_.back();
+  if (prev.kind != Op::run_block || prev.out != cur || prev.accumulate || prev.norm >= 0) return false;
+  if (slot_pins_[size_t(cur)] != 0) return false;
+  const Entry& n = blocks[size_t(prev.index)];
+  const InputNorm* in = n.block ? n.block->as_input_norm() : nullptr;
+  return in && in->dim == prev.in_w && prev.out_w == prev.in_w;
 }
 
 int Graph::plan_seq(const std::vector<Node>& seq, int cur, int64_t& width) {
@@ -53,8 +66,20 @@ int Graph::plan_seq(const std::vector<Node>& seq, int cur, int64_t& width) {
         fail(Code::config, "block '", e.name, "' (", e.plugin->name, ") expects ",
              e.info.in_width, " inputs but receives ", width);
       }
+      int norm = -1;
+      if (can_absorb_norm(cur, e)) {
+        // Undo the norm op: its output slot is free again, its input slot
+        // (freed after it if unpinned) is this block's input.
+        const Op n = ops_.back();
+        ops_.pop_back();
+        slot_used_[size_t(cur)] = 0;
+        if (n.in >= 0) slot_used_[size_t(n.in)] = 1;
+        cur = n.in;
+        norm = n.index;
+      }
       const int out = take_slot();
       ops_.push_back({Op::run_block, node.block, cur, out, width, e.info.out_width});
+      ops_.back().norm = norm;
       if (cur >= 0 && slot_pins_[size_t(cur)] == 0) slot_used_[size_t(cur)] = 0;
       cur = out;
       width = e.info.out_width;
@@ -149,8 +174,10 @@ void Graph::run_ops(RunCtx& ctx, GraphInput in, size_t first, size_t last, int64
                                   : in.frames + row0 * op.in_w;
       StateRefs st{streams, e.state_offsets.data()};
       ctx.accumulate = op.accumulate;
+      ctx.in_norm = op.norm >= 0 ? blocks[size_t(op.norm)].block->as_input_norm() : nullptr;
       e.block->run(ctx, x, y, B, T, st);
       ctx.accumulate = false;
+      ctx.in_norm = nullptr;
     }
     ctx.ws.release(mark);
   }

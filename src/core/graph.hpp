@@ -56,7 +56,8 @@ class Graph {
   // Builds the op list and checks widths from the blocks' infos (before any
   // weight is read); throws Code::config. input_width is the frame width.
   // Planned again once the blocks exist, a residual add is fused into the
-  // block that ends its group where that block accumulates() (CUDA).
+  // block that ends its group where that block accumulates() (CUDA), and an
+  // RMS norm into the block right after it where that block absorbs it.
   void plan(bool token_input, int64_t input_width, int64_t max_rows);
   // Sizes the workspace once the blocks exist.
   void size_workspace(bool on_cuda);
@@ -79,6 +80,12 @@ class Graph {
     for (const Op& op : ops_) n += op.accumulate ? 1 : 0;
     return n;
   }
+  // RMS norms absorbed by the block after them (describe).
+  size_t fused_norms() const {
+    size_t n = 0;
+    for (const Op& op : ops_) n += op.norm >= 0 ? 1 : 0;
+    return n;
+  }
 
  private:
   struct Op {
@@ -88,7 +95,9 @@ class Graph {
     int out = -1;    // slot written (add: out += in)
     int64_t in_w = 0, out_w = 0;
     bool accumulate = false;  // run_block: out += block(in) (a fused residual add)
+    int norm = -1;            // run_block: the absorbed norm block applied to in first
   };
+  bool can_absorb_norm(int cur, const Entry& e) const;
   int plan_seq(const std::vector<Node>& seq, int cur, int64_t& width);
   bool can_fuse_add(int cur, int res, size_t group_start) const;
   int take_slot();

@@ -102,6 +102,7 @@ std::string Model::describe() const {
       {"blocks", blocks},
       {"graph", json::parse(graph_json)},
       {"fused_residual_adds", graph.fused_adds()},
+      {"fused_input_norms", graph.fused_norms()},
       {"state", st},
       {"state_bytes", state_bytes},
       {"weight_bytes", weight_bytes},

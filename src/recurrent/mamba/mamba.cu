@@ -20,7 +20,9 @@
 // reduction: each is updated exactly as on the CPU, up to exp's rounding.
 // A = -exp(A_log) is computed once at load with cpu::vexp (the CPU's bits).
 //
-// Launches per call: in_proj GEMM (+ bias), conv (1, or 2 for long calls),
+// A step of up to 4 streams runs as one persistent kernel (the fused step
+// below), with the RMS norm before the mixer absorbed when the graph allows.
+// Otherwise, launches per call: in_proj GEMM (+ bias), conv (1, or 2 for long calls),
 // x_proj GEMM, (bcdt_rms), dt_proj GEMM, scan, out_proj GEMM (+ bias). A
 // step (T = 1) with N <= 64 runs dt_proj and the scan in one kernel, 16 lanes
 // per (stream, channel) with the states in registers (mamba_step_kernel:
@@ -620,6 +622,457 @@ __global__ void seg_store_kernel(const float* __restrict__ last, std::byte* cons
 constexpr int64_t kSegLen = 64;    // positions per segment
 constexpr int64_t kMinSegments = 4;
 
+// ------------------------------------------------------------------ the fused step
+
+// A step of at most kFusedMaxRows streams as ONE persistent kernel
+// (launch_persistent: one block per SM, all resident) instead of five
+// launches (in_proj, conv, x_proj, step, out_proj) and the norm before them.
+// A batch-1 step reads each weight once and is otherwise a chain of small
+// dependent products; launches, not bytes, set its time. Block g of G owns
+// the channels [g Di / G, (g + 1) Di / G) and the outputs [g Dm / G, ...):
+//
+//   before pdl_wait (the previous kernel may still be running; weights do
+//     not depend on it): copy the block's weight rows and parameters into
+//     shared memory with cp.async (or, when the rows do not fit, ask L2 for
+//     them), read the stream bases, ask L2 for the block's states;
+//   phase A: the input rows (RMS-normalised here when the graph absorbed the
+//     norm: every block computes the row's scale itself), the block's rows
+//     of in_proj (x and z of its channels), the conv and silu of its
+//     channels, and its part of x_proj: the products over its channels only,
+//     written to partials [G, rows, P];
+//   barrier;
+//   phase B: x_proj's output, the partials added in block order (the same
+//     order in every block, so every block holds the same bits), bcdt_rms,
+//     then dt_proj, softplus, the state update, D x and the gate of the
+//     block's channels, as mamba_step_kernel computes them; y to ybuf;
+//   barrier; (the next kernel may start: pdl_trigger)
+//   phase C: the block's rows of out_proj over all of y, + bias, written
+//     or added to the output.
+//
+// Numerics: as the separate kernels, except the order of the sums of the
+// products (in_proj, out_proj: lanes then a butterfly; x_proj: per block,
+// then over blocks), and the norm's sum of squares; within 2e-5 of the CPU.
+// Compiled with -DSEQC_FUSED_TRACE, blocks 0 and G-1 print the SM cycles of
+// each phase for one launch in 200 (docs/cuda.md has a breakdown).
+constexpr int kFusedThreads = 512;
+constexpr int kFusedWarps = kFusedThreads / 32;
+constexpr int kFusedMaxRows = 4;
+constexpr size_t kFusedSmemMax = 200 * 1024;  // shared memory the fused step may take per block
+
+struct FusedArgs {
+  int B, Dm, Di, N, R, P, K;
+  const float* x;           // [B, Dm]
+  const float* norm_scale;  // [Dm] absorbed RMS norm, or nullptr
+  float norm_eps;
+  float* y;  // [B, Dm]; may be x (accumulate)
+  bool accumulate;
+  const void* win;    // [2 Di, Dm] WT
+  const float* bin;   // [2 Di] or nullptr
+  const float* conv_w;  // [K, Di]
+  const float* conv_b;  // [Di] or nullptr
+  const void* wxpT;   // [Di, P] WT: x_proj.weight transposed
+  const void* wdt;    // [Di, R] WT
+  const float *dtb, *A, *D;
+  const void* wout;   // [Dm, Di] WT
+  const float* bout;  // [Dm] or nullptr
+  bool bcdt;
+  float bcdt_eps;
+  std::byte* const* streams;
+  size_t conv_off, ssm_off;
+  float* partials;  // [G, kFusedMaxRows, P]
+  float* ybuf;      // [B, Di]
+  unsigned long long* barrier;
+  bool staged;  // the block's weight rows are copied to shared memory first
+};
+
+__host__ __device__ constexpr int64_t fused_cmax(int64_t Di, int64_t G) { return (Di + G - 1) / G; }
+__host__ __device__ constexpr int64_t fused_width(int64_t Dm, int64_t Di) { return Dm > Di ? Dm : Di; }
+
+// Shared memory: the input rows, later y [MR, max(Dm, Di)]; x | z of the
+// block's channels [MR, 2 cmax]; silu(conv) [MR, cmax]; x_proj's output
+// [MR, P]; kFusedThreads floats of reduction scratch; the block's share of
+// the f32 parameters (fused_params). Then, when the block's weight rows fit
+// (staged), the rows themselves in the stored dtype: in_proj [2 cmax, Dm],
+// out_proj [omax, Di], x_proj transposed [cmax, P], dt_proj [cmax, R].
+struct FusedDims {
+  int64_t Dm, Di, P, R, N, K, G;
+};
+struct FusedSmem {
+  size_t floats, params, win, wout, wxp, wdt, total;
+};
+__host__ __device__ inline size_t align16_(size_t n) { return (n + 15) / 16 * 16; }
+// Parameter floats of a block: conv taps [K, cmax], conv bias, dt bias
+// [cmax], A [cmax, N], D [cmax], in_proj bias [2 cmax], out_proj bias
+// [omax], the absorbed norm's scale [Dm].
+__host__ __device__ inline int64_t fused_param_floats(const FusedDims& d) {
+  const int64_t cmax = fused_cmax(d.Di, d.G), omax = fused_cmax(d.Dm, d.G);
+  return cmax * (d.K + 2 + d.N + 1 + 2) + omax + d.Dm;
+}
+__host__ __device__ inline FusedSmem fused_smem(const FusedDims& d, int MR, size_t es, bool staged) {
+  const int64_t w = (fused_width(d.Dm, d.Di) + 3) / 4 * 4, cmax = fused_cmax(d.Di, d.G), omax = fused_cmax(d.Dm, d.G);
+  FusedSmem s{};
+  s.floats = align16_(size_t(MR * w + MR * 3 * cmax + MR * d.P + kFusedThreads) * sizeof(float));
+  s.params = align16_(size_t(fused_param_floats(d)) * sizeof(float));
+  s.win = staged ? align16_(size_t(2 * cmax * d.Dm) * es) : 0;
+  s.wout = staged ? align16_(size_t(omax * d.Di) * es) : 0;
+  s.wxp = staged ? align16_(size_t(cmax * d.P) * es) : 0;
+  s.wdt = staged ? align16_(size_t(cmax * d.R) * es) : 0;
+  s.total = s.floats + s.params + s.win + s.wout + s.wxp + s.wdt;
+  return s;
+}
+
+// n floats from global src to shared dst (4-byte cp.async), or zeros when
+// src is null.
+__device__ __forceinline__ void stage_floats(float* dst, const float* src, int64_t n) {
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    if (src)
+      __pipeline_memcpy_async(dst + i, src + i, 4);
+    else
+      dst[i] = 0.0f;
+  }
+}
+
+// Copies `bytes` (a multiple of 2) from global src to shared dst by the
+// block: cp.async of 16 bytes where both ends allow it, else 2 bytes at a
+// time with plain loads. The caller commits and waits (cp.async).
+__device__ __forceinline__ void stage_bytes(void* dst, const void* src, size_t bytes) {
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  if (cuda::aligned16(d) && cuda::aligned16(s) && bytes % 16 == 0) {
+    for (size_t o = size_t(threadIdx.x) * 16; o < bytes; o += size_t(blockDim.x) * 16) __pipeline_memcpy_async(d + o, s + o, 16);
+  } else {
+    for (size_t o = size_t(threadIdx.x) * 2; o < bytes; o += size_t(blockDim.x) * 2)
+      *reinterpret_cast<uint16_t*>(d + o) = *reinterpret_cast<const uint16_t*>(s + o);
+  }
+}
+
+// The dot products of one weight row (K values of WT, in global or shared
+// memory, 16-byte aligned when VEC) with MR rows of xs (row stride ldx, in shared memory), by one warp:
+// lane 0 ends with the sums.
+template <typename WT, int MR, bool VEC>
+__device__ __forceinline__ void warp_dots(const WT* __restrict__ w, int K, const float* xs, int ldx, int rows,
+                                          int lane, float (&acc)[MR]) {
+#pragma unroll
+  for (int m = 0; m < MR; ++m) acc[m] = 0.0f;
+  if constexpr (VEC) {
+    constexpr int V = cuda::Vec16<WT>::n;
+#pragma unroll 4
+    for (int k = lane * V; k < K; k += 32 * V) {
+      float wv[V];
+      cuda::Vec16<WT>::load_any(w + k, wv);
+#pragma unroll
+      for (int m = 0; m < MR; ++m) {
+        if (m < rows) {
+#pragma unroll
+          for (int j = 0; j < V; j += 4) {
+            const float4 xv = cuda::ld4(xs + m * ldx + k + j);
+            acc[m] = fmaf(wv[j], xv.x, acc[m]);
+            acc[m] = fmaf(wv[j + 1], xv.y, acc[m]);
+            acc[m] = fmaf(wv[j + 2], xv.z, acc[m]);
+            acc[m] = fmaf(wv[j + 3], xv.w, acc[m]);
+          }
+        }
+      }
+    }
+  } else {
+    for (int k = lane; k < K; k += 32) {
+      const float wv = cuda::to_float(w[k]);
+#pragma unroll
+      for (int m = 0; m < MR; ++m)
+        if (m < rows) acc[m] = fmaf(wv, xs[m * ldx + k], acc[m]);
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < MR; ++m)
+#pragma unroll
+    for (int s = 16; s >= 1; s /= 2) acc[m] += __shfl_xor_sync(0xffffffffu, acc[m], s);
+}
+
+#ifdef SEQC_FUSED_TRACE  // phase timings of one launch in 200 (printf, blocks 0 and G-1)
+#define TRACE_INIT() long long tr_[16]; int tn_ = 0; tr_[tn_++] = clock64()
+#define TRACE() do { __syncthreads(); if (tn_ < 16) tr_[tn_++] = clock64(); } while (0)
+#define TRACE_END()                                                                                   \
+  do {                                                                                                \
+    TRACE();                                                                                          \
+    const unsigned long long L_ = *(volatile unsigned long long*)a.barrier / (2ull * gridDim.x);      \
+    if (threadIdx.x == 0 && (blockIdx.x == 0 || blockIdx.x == gridDim.x - 1) && L_ % 200 == 100)      \
+      printf("fused g=%d L=%llu: %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld total %lld\n", int(blockIdx.x), L_, \
+             tr_[1] - tr_[0], tr_[2] - tr_[1], tr_[3] - tr_[2], tr_[4] - tr_[3], tr_[5] - tr_[4], tr_[6] - tr_[5], \
+             tr_[7] - tr_[6], tr_[8] - tr_[7], tr_[9] - tr_[8], tr_[10] - tr_[9], tr_[10] - tr_[0]); \
+  } while (0)
+#else
+#define TRACE_INIT() do {} while (0)
+#define TRACE() do {} while (0)
+#define TRACE_END() do {} while (0)
+#endif
+
+template <typename WT, int MR, bool VEC>
+__global__ void __launch_bounds__(kFusedThreads) mamba_fused_step_kernel(FusedArgs a) {
+  TRACE_INIT();
+  extern __shared__ float sm[];
+  const int G = int(gridDim.x), g = int(blockIdx.x), tid = int(threadIdx.x);
+  const int lane = tid % 32, warp = tid / 32;
+  const int Dm = a.Dm, Di = a.Di, N = a.N, R = a.R, P = a.P, K = a.K, B = a.B;
+  const int c0 = int(int64_t(g) * Di / G), nc = int(int64_t(g + 1) * Di / G) - c0;
+  const int o0 = int(int64_t(g) * Dm / G), no = int(int64_t(g + 1) * Dm / G) - o0;
+  const int cmax = int(fused_cmax(Di, G)), omax = int(fused_cmax(Dm, G));
+  const int ldx = int((fused_width(Dm, Di) + 3) / 4 * 4);
+  constexpr size_t es = sizeof(WT);
+  const FusedSmem L = fused_smem(FusedDims{Dm, Di, P, R, N, K, G}, MR, es, a.staged);
+  float* xs = sm;                     // [MR, ldx] input rows, then y
+  float* xzs = xs + MR * ldx;         // [MR, 2 cmax]: x of the block's channels, then z
+  float* xcs = xzs + MR * 2 * cmax;   // [MR, cmax]
+  float* ps = xcs + MR * cmax;        // [MR, P] (row m at m * P)
+  float* red = ps + MR * P;           // [kFusedThreads]
+  // The block's weight rows: in shared memory when staged, else in place.
+  const WT* win = static_cast<const WT*>(a.win);
+  const WT* wxp = static_cast<const WT*>(a.wxpT) + int64_t(c0) * P;
+  const WT* wdt = static_cast<const WT*>(a.wdt) + int64_t(c0) * R;
+  const WT* wout = static_cast<const WT*>(a.wout) + int64_t(o0) * Di;
+  const WT* win_x = win + int64_t(c0) * Dm;       // rows of x
+  const WT* win_z = win + int64_t(Di + c0) * Dm;  // rows of z
+  // The block's parameters, staged while the previous kernel finishes.
+  float* pcw = reinterpret_cast<float*>(reinterpret_cast<char*>(sm) + L.floats);  // conv taps [K, cmax]
+  float* pcb = pcw + K * cmax;       // conv bias
+  float* pdtb = pcb + cmax;          // dt bias
+  float* pA = pdtb + cmax;           // A [cmax, N]
+  float* pD = pA + cmax * N;         // D
+  float* pbin = pD + cmax;           // in_proj bias: x [cmax], z [cmax]
+  float* pbout = pbin + 2 * cmax;    // out_proj bias [omax]
+  float* pns = pbout + omax;         // norm scale [Dm]
+  for (int j = 0; j < K; ++j) stage_floats(pcw + j * cmax, a.conv_w + int64_t(j) * Di + c0, nc);
+  stage_floats(pcb, a.conv_b ? a.conv_b + c0 : nullptr, nc);
+  stage_floats(pdtb, a.dtb + c0, nc);
+  stage_floats(pA, a.A + int64_t(c0) * N, int64_t(nc) * N);
+  stage_floats(pD, a.D + c0, nc);
+  stage_floats(pbin, a.bin ? a.bin + c0 : nullptr, nc);
+  stage_floats(pbin + cmax, a.bin ? a.bin + Di + c0 : nullptr, nc);
+  stage_floats(pbout, a.bout ? a.bout + o0 : nullptr, no);
+  if (a.norm_scale) stage_floats(pns, a.norm_scale, Dm);
+  if (a.staged) {
+    char* base = reinterpret_cast<char*>(sm) + L.floats + L.params;
+    WT* s_in = reinterpret_cast<WT*>(base);
+    WT* s_out = reinterpret_cast<WT*>(base + L.win);
+    WT* s_xp = reinterpret_cast<WT*>(base + L.win + L.wout);
+    WT* s_dt = reinterpret_cast<WT*>(base + L.win + L.wout + L.wxp);
+    stage_bytes(s_in, win_x, size_t(nc) * Dm * es);
+    stage_bytes(s_in + int64_t(nc) * Dm, win_z, size_t(nc) * Dm * es);
+    stage_bytes(s_out, wout, size_t(no) * Di * es);
+    stage_bytes(s_xp, wxp, size_t(nc) * P * es);
+    stage_bytes(s_dt, wdt, size_t(nc) * R * es);
+    win_x = s_in;
+    win_z = s_in + int64_t(nc) * Dm;
+    wout = s_out;
+    wxp = s_xp;
+    wdt = s_dt;
+  } else {
+    cuda::prefetch_l2(win_x, size_t(nc) * Dm * es);
+    cuda::prefetch_l2(win_z, size_t(nc) * Dm * es);
+    cuda::prefetch_l2(wxp, size_t(nc) * P * es);
+    cuda::prefetch_l2(wdt, size_t(nc) * R * es);
+    cuda::prefetch_l2(wout, size_t(no) * Di * es);
+  }
+  __pipeline_commit();
+  // The stream bases (copied in before the first kernel of the call), and
+  // the states of the block's channels into L2 (a hint: the loads after
+  // pdl_wait read whatever the state is then).
+  __shared__ std::byte* sbase[kFusedMaxRows];
+  if (tid < B) sbase[tid] = a.streams[tid];
+  __syncthreads();
+  for (int m = 0; m < B; ++m) {
+    cuda::prefetch_l2(cuda::state_f32(sbase, m, a.ssm_off) + int64_t(c0) * N, size_t(nc) * N * 4);
+    if (K > 1 && tid < K - 1)
+      cuda::prefetch_l2(cuda::state_f32(sbase, m, a.conv_off) + int64_t(tid) * Di + c0, size_t(nc) * 4);
+  }
+  cuda::pdl_wait();  // see launch_pdl
+  TRACE();
+
+  // ---- phase A: input rows (normalised), in_proj rows, conv, x_proj parts.
+  {
+    float ss[MR];
+#pragma unroll
+    for (int m = 0; m < MR; ++m) ss[m] = 0.0f;
+    for (int k = tid; k < Dm; k += kFusedThreads)
+#pragma unroll
+      for (int m = 0; m < MR; ++m)
+        if (m < B) {
+          const float v = a.x[int64_t(m) * Dm + k];
+          xs[m * ldx + k] = v;
+          ss[m] = fmaf(v, v, ss[m]);
+        }
+    if (a.norm_scale) {
+#pragma unroll
+      for (int m = 0; m < MR; ++m) {
+#pragma unroll
+        for (int s = 16; s >= 1; s /= 2) ss[m] += __shfl_xor_sync(0xffffffffu, ss[m], s);
+        if (lane == 0) red[warp * MR + m] = ss[m];
+      }
+      __syncthreads();
+#pragma unroll
+      for (int m = 0; m < MR; ++m) {
+        float t = 0.0f;
+        for (int w = 0; w < kFusedWarps; ++w) t += red[w * MR + m];
+        ss[m] = 1.0f / sqrtf(t / float(Dm) + a.norm_eps);  // the row's inverse rms
+      }
+      __pipeline_wait_prior(0);  // pns (each thread waits for its own copies)
+      for (int k = tid; k < Dm; k += kFusedThreads)
+#pragma unroll
+        for (int m = 0; m < MR; ++m)
+          if (m < B) xs[m * ldx + k] = __fmul_rn(__fmul_rn(xs[m * ldx + k], ss[m]), pns[k]);
+    }
+  }
+  TRACE();
+  __pipeline_wait_prior(0);  // the staged parameters and weights
+  __syncthreads();
+  TRACE();
+  for (int i = warp; i < 2 * nc; i += kFusedWarps) {
+    float acc[MR];
+    warp_dots<WT, MR, VEC>(i < nc ? win_x + int64_t(i) * Dm : win_z + int64_t(i - nc) * Dm, Dm, xs, ldx, B, lane,
+                           acc);
+    if (lane == 0) {
+      const float b = i < nc ? pbin[i] : pbin[cmax + i - nc];
+#pragma unroll
+      for (int m = 0; m < MR; ++m)
+        if (m < B) xzs[m * 2 * cmax + i] = acc[m] + b;
+    }
+  }
+  __syncthreads();
+  TRACE();
+  // The causal conv (as cuda::causal_conv: from the bias, oldest tap first,
+  // no fma) and silu, per (row, channel); the conv state shifts by one.
+  for (int t = tid; t < B * nc; t += kFusedThreads) {
+    const int m = t / nc, i = t - m * nc, c = c0 + i;
+    const float xn = xzs[m * 2 * cmax + i];
+    float v = pcb[i];
+    if (K > 1) {
+      float* st = cuda::state_f32(sbase, m, a.conv_off) + c;
+      for (int j = 0; j < K - 1; ++j) v = __fadd_rn(v, __fmul_rn(pcw[j * cmax + i], st[int64_t(j) * Di]));
+      for (int j = 0; j + 1 < K - 1; ++j) st[int64_t(j) * Di] = st[int64_t(j + 1) * Di];
+      st[int64_t(K - 2) * Di] = xn;
+    }
+    v = __fadd_rn(v, __fmul_rn(pcw[(K - 1) * cmax + i], xn));
+    xcs[m * cmax + i] = cuda::siluf_(v);
+  }
+  __syncthreads();
+  for (int t = tid; t < B * P; t += kFusedThreads) {
+    const int m = t / P, j = t - m * P;
+    float s = 0.0f;
+    for (int i = 0; i < nc; ++i) s = fmaf(cuda::to_float(wxp[int64_t(i) * P + j]), xcs[m * cmax + i], s);
+    a.partials[(int64_t(g) * kFusedMaxRows + m) * P + j] = s;
+  }
+  TRACE();
+  cuda::grid_barrier(a.barrier);
+  TRACE();
+
+  // ---- phase B: x_proj's output; dt_proj, the state update and the gate.
+  {
+    const int pairs = B * P;  // (row m, column j) at m * P + j
+    const int groups = pairs >= kFusedThreads ? 1 : kFusedThreads / pairs;
+    for (int t = tid; t < (groups == 1 ? pairs : groups * pairs); t += kFusedThreads) {
+      const int k = groups == 1 ? 0 : t / pairs, q = t - k * pairs;
+      const int m = q / P, j = q - m * P;
+      const int g0 = int(int64_t(k) * G / groups), g1 = int(int64_t(k + 1) * G / groups);
+      const float* src = a.partials + int64_t(m) * P + j;
+      // All of a batch's loads are in flight before the first add (the
+      // partials were just written by other SMs: L2 round trips).
+      constexpr int kBatch = 32;
+      float s = 0.0f;
+      for (int gb = g0; gb < g1; gb += kBatch) {
+        float v[kBatch];
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u)
+          v[u] = gb + u < g1 ? __ldcg(src + int64_t(gb + u) * kFusedMaxRows * P) : 0.0f;
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u)
+          if (gb + u < g1) s += v[u];
+      }
+      if (groups == 1)
+        ps[q] = s;
+      else
+        red[t] = s;
+    }
+    if (groups > 1) {
+      __syncthreads();
+      if (tid < pairs) {
+        float s = red[tid];
+        for (int k = 1; k < groups; ++k) s += red[k * pairs + tid];
+        ps[tid] = s;
+      }
+    }
+  }
+  __syncthreads();
+  TRACE();
+  if (a.bcdt) {
+    for (int w = warp; w < 3 * B; w += kFusedWarps) {
+      const int m = w / 3, seg = w - 3 * m;
+      float* v = ps + m * P + (seg == 0 ? 0 : seg == 1 ? R : R + N);
+      rms_segment(v, seg == 0 ? R : N, a.bcdt_eps, lane);
+    }
+    __syncthreads();
+  }
+  // 16 lanes per (row, channel), as mamba_step_kernel.
+  for (int q0 = 0; q0 < B * nc; q0 += kFusedThreads / 16) {
+    const int q = q0 + tid / 16, l = tid % 16;
+    const bool valid = q < B * nc;
+    const int m = valid ? q / nc : 0, i = valid ? q - m * nc : 0, c = c0 + i;
+    const float* pr = ps + m * P;
+    float draw = 0.0f, acc = 0.0f, xv = 0.0f;
+    if (valid)
+      for (int r = l; r < R; r += 16) draw = fmaf(cuda::to_float(wdt[int64_t(i) * R + r]), pr[r], draw);
+#pragma unroll
+    for (int s = 8; s >= 1; s /= 2) draw += __shfl_xor_sync(0xffffffffu, draw, s, 16);
+    if (valid) {
+      const float dt = cuda::softplusf_(__fadd_rn(draw, pdtb[i]));
+      xv = xcs[m * cmax + i];
+      const float u = __fmul_rn(dt, xv);
+      const float* Bs = pr + R;
+      const float* Cs = Bs + N;
+      const float* Ar = pA + i * N;
+      float* S = cuda::state_f32(sbase, m, a.ssm_off) + int64_t(c) * N;
+      for (int n = l; n < N; n += 16) {
+        const float e = expf(__fmul_rn(dt, Ar[n]));
+        const float h = __fadd_rn(__fmul_rn(e, S[n]), __fmul_rn(u, Bs[n]));
+        S[n] = h;
+        acc = __fadd_rn(acc, __fmul_rn(h, Cs[n]));
+      }
+    }
+#pragma unroll
+    for (int s = 8; s >= 1; s /= 2) acc = __fadd_rn(acc, __shfl_down_sync(0xffffffffu, acc, s, 16));
+    if (valid && l == 0) {
+      const float gz = cuda::siluf_(xzs[m * 2 * cmax + nc + i]);
+      a.ybuf[int64_t(m) * Di + c] = __fmul_rn(__fadd_rn(acc, __fmul_rn(pD[i], xv)), gz);
+    }
+  }
+  TRACE();
+  cuda::grid_barrier(a.barrier);
+  TRACE();
+  cuda::pdl_trigger();
+
+  // ---- phase C: out_proj rows of the block over all of y.
+  for (int k = tid; k < Di; k += kFusedThreads)
+#pragma unroll
+    for (int m = 0; m < MR; ++m)
+      if (m < B) xs[m * ldx + k] = __ldcg(a.ybuf + int64_t(m) * Di + k);
+  __syncthreads();
+  for (int o = o0 + warp; o < o0 + no; o += kFusedWarps) {
+    float acc[MR], old[MR];
+#pragma unroll
+    for (int m = 0; m < MR; ++m) old[m] = a.accumulate && lane == 0 && m < B ? a.y[int64_t(m) * Dm + o] : 0.0f;
+    warp_dots<WT, MR, VEC>(wout + int64_t(o - o0) * Di, Di, xs, ldx, B, lane, acc);
+    if (lane == 0) {
+      const float b = pbout[o - o0];
+#pragma unroll
+      for (int m = 0; m < MR; ++m) {
+        if (m < B) {
+          const float v = acc[m] + b;
+          a.y[int64_t(m) * Dm + o] = a.accumulate ? old[m] + v : v;
+        }
+      }
+    }
+  }
+  TRACE_END();
+}
+
 // ------------------------------------------------------------------ the block
 
 class CudaMamba final : public Block {
@@ -647,6 +1100,7 @@ class CudaMamba final : public Block {
     A_ = cuda::DeviceArray::upload(A.data(), A.size());
     D_ = cuda::DeviceArray::upload(w.get("D"), size_t(Di_));
     wout_ = cuda::Matrix::upload(w.get_matrix("out_proj.weight"), Dm_, Di_, wd);
+    setup_fused(w.get_matrix("x_proj.weight"), wd);
     if (N_ <= kTiledMaxN)
       for (auto* k : {mamba_tiled_scan_kernel<1>, mamba_tiled_scan_kernel<4>})
         cuda::check(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, int(tiled_smem_bytes(N_))),
@@ -656,15 +1110,24 @@ class CudaMamba final : public Block {
   size_t scratch_bytes(int64_t B, int64_t T) const override {
     const size_t rows = size_t(B * T);
     const int64_t r = B * T;
-    return align_up(rows * size_t(2 * Di_) * 4) + 2 * align_up(rows * size_t(Di_) * 4) +
-           align_up(rows * size_t(P_) * 4) +
+    const size_t fused = B <= kFusedMaxRows && T == 1 ? align_up(size_t(G_ * kFusedMaxRows * P_) * 4) +
+                                                          align_up(size_t(B * Di_) * 4)
+                                                    : 0;
+    return std::max(fused, align_up(rows * size_t(Dm_) * 4) + align_up(rows * size_t(2 * Di_) * 4) +
+                               2 * align_up(rows * size_t(Di_) * 4) + align_up(rows * size_t(P_) * 4) +
            std::max({win_.scratch_bytes(r), wxp_.scratch_bytes(r), wdt_.scratch_bytes(r), wout_.scratch_bytes(r),
-                     segmented(B, T) && !tiled(T) ? seg_scratch_bytes(T) : size_t(0)});
+                     segmented(B, T) && !tiled(T) ? seg_scratch_bytes(T) : size_t(0)}));
   }
 
   bool accumulates() const override { return true; }
+  // Every kernel reads x (in_proj, or the fused step's phase A) before any
+  // writes y (out_proj, or phase C after two grid barriers).
+  bool accumulates_in_place() const override { return true; }
+  bool absorbs_input_norm() const override { return true; }
 
-  size_t weight_bytes() const override {
+  // The fused step's copy of x_proj (transposed) is read instead of x_proj.
+  size_t weight_bytes() const override { return step_read_bytes() + wxpT_.bytes(); }
+  size_t step_read_bytes() const override {
     return win_.bytes() + bin_.bytes() + bout_.bytes() + conv_w_.bytes() + conv_b_.bytes() + wxp_.bytes() +
            wdt_.bytes() + dt_b_.bytes() + A_.bytes() + D_.bytes() + wout_.bytes();
   }
@@ -673,6 +1136,15 @@ class CudaMamba final : public Block {
     const cuda::Ctx& cu = cuda::ctx_of(ctx);
     const int64_t rows = B * T, Di = Di_;
     if (rows <= 0) return;
+    if (fused(cu, B, T)) {
+      fused_step(ctx, cu, x, y, B, st);
+      return;
+    }
+    if (ctx.in_norm) {  // the absorbed norm, into scratch
+      float* xn = ctx.ws.alloc<float>(size_t(rows * Dm_));
+      cuda::rms_norm(cu, x, xn, rows, *ctx.in_norm);
+      x = xn;
+    }
     float* xz = ctx.ws.alloc<float>(size_t(rows * 2 * Di));  // in_proj: x | z
     float* xc = ctx.ws.alloc<float>(size_t(rows * Di));      // silu(conv(x))
     float* dt = ctx.ws.alloc<float>(size_t(rows * Di));      // dt_proj (no bias), then the gated scan output
@@ -734,6 +1206,103 @@ class CudaMamba final : public Block {
   }
 
  private:
+  // ---- the fused step (mamba_fused_step_kernel)
+  template <typename WT>
+  bool prepare_fused() {
+    constexpr int V = cuda::Vec16<WT>::n;
+    vec_ = Dm_ % V == 0 && Di_ % V == 0;
+    // Staged when the weight rows fit with 4 rows (the largest instance).
+    staged_ = fused_smem(dims(), kFusedMaxRows, sizeof(WT), true).total <= kFusedSmemMax;
+    for (int mr : {1, 2, 4}) {
+      const size_t smem = fused_smem(dims(), mr, sizeof(WT), staged_).total;
+      void (*k)(FusedArgs) = nullptr;
+      if (mr == 1) k = vec_ ? mamba_fused_step_kernel<WT, 1, true> : mamba_fused_step_kernel<WT, 1, false>;
+      if (mr == 2) k = vec_ ? mamba_fused_step_kernel<WT, 2, true> : mamba_fused_step_kernel<WT, 2, false>;
+      if (mr == 4) k = vec_ ? mamba_fused_step_kernel<WT, 4, true> : mamba_fused_step_kernel<WT, 4, false>;
+      if (smem > 48 * 1024 &&
+          cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return false;
+      }
+      int per_sm = 0;
+      if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, kFusedThreads, smem) != cudaSuccess ||
+          per_sm < 1) {
+        (void)cudaGetLastError();
+        return false;
+      }
+      kernels_[mr == 4 ? 2 : mr - 1] = k;
+    }
+    return true;
+  }
+
+  // Sets up the fused step where the device allows it: one block per SM,
+  // x_proj transposed (a block reads the rows of its channels), a barrier
+  // counter.
+  void setup_fused(const float* wxp_host, DType wd) {
+    int dev = 0, sms = 0, coop = 0;
+    cuda::check(cudaGetDevice(&dev), "cudaGetDevice");
+    cuda::check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "SM count");
+    cuda::check(cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, dev), "cooperative launch");
+    G_ = std::max(1, sms);
+    if (!coop) return;
+    const bool ok = wd == DType::bf16 ? prepare_fused<__nv_bfloat16>()
+                    : wd == DType::f16 ? prepare_fused<__half>()
+                                        : prepare_fused<float>();
+    if (!ok) return;
+    std::vector<float> t(size_t(Di_ * P_));
+    for (int64_t j = 0; j < P_; ++j)
+      for (int64_t i = 0; i < Di_; ++i) t[size_t(i * P_ + j)] = wxp_host[j * Di_ + i];
+    wxpT_ = cuda::Matrix::upload(t.data(), Di_, P_, wd);
+    barrier_ = cuda::DeviceArray(2);  // one zeroed 64-bit counter
+    fused_ok_ = true;
+  }
+
+  FusedDims dims() const { return {Dm_, Di_, P_, R_, N_, K_, G_}; }
+
+  bool fused(const cuda::Ctx& cu, int64_t B, int64_t T) const {
+    return fused_ok_ && T == 1 && B <= kFusedMaxRows && cu.cooperative && cuda::persistent_enabled();
+  }
+
+  void fused_step(RunCtx& ctx, const cuda::Ctx& cu, const float* x, float* y, int64_t B, const StateRefs& st) const {
+    const int mr = B <= 1 ? 1 : B <= 2 ? 2 : 4;
+    FusedArgs a{};
+    a.B = int(B);
+    a.Dm = int(Dm_);
+    a.Di = int(Di_);
+    a.N = int(N_);
+    a.R = int(R_);
+    a.P = int(P_);
+    a.K = int(K_);
+    a.x = x;
+    a.norm_scale = ctx.in_norm ? ctx.in_norm->scale : nullptr;
+    a.norm_eps = ctx.in_norm ? ctx.in_norm->eps : 0.0f;
+    a.y = y;
+    a.accumulate = ctx.accumulate;
+    a.win = win_.data();
+    a.bin = bin_.empty() ? nullptr : bin_.data();
+    a.conv_w = conv_w_.data();
+    a.conv_b = conv_b_.empty() ? nullptr : conv_b_.data();
+    a.wxpT = wxpT_.data();
+    a.wdt = wdt_.data();
+    a.dtb = dt_b_.data();
+    a.A = A_.data();
+    a.D = D_.data();
+    a.wout = wout_.data();
+    a.bout = bout_.empty() ? nullptr : bout_.data();
+    a.bcdt = bcdt_;
+    a.bcdt_eps = eps_;
+    a.streams = st.streams;
+    a.conv_off = K_ > 1 ? st.offsets[0] : 0;
+    a.ssm_off = st.offsets[K_ > 1 ? 1 : 0];
+    a.partials = ctx.ws.alloc<float>(size_t(G_ * kFusedMaxRows * P_));
+    a.ybuf = ctx.ws.alloc<float>(size_t(B * Di_));
+    a.barrier = reinterpret_cast<unsigned long long*>(barrier_.data());
+    a.staged = staged_;
+    cuda::launch_persistent(cu, kernels_[mr == 4 ? 2 : mr - 1], unsigned(G_), kFusedThreads,
+                            fused_smem(dims(), mr, dtype_size(wout_.dtype()), staged_).total,
+                            "mamba fused step", a);
+  }
+
   // Lanes per channel and states per lane for this N (see mamba_scan_kernel).
   template <int L, int SPL>
   void launch(const cuda::Ctx& cu, ScanArgs a) const {
@@ -849,6 +1418,13 @@ class CudaMamba final : public Block {
   float eps_;
   cuda::Matrix win_, wxp_, wdt_, wout_;
   cuda::DeviceArray bin_, bout_, conv_w_, conv_b_, dt_b_, A_, D_;
+  // The fused step: grid size (SMs), whether usable, the kernels by rows
+  // (1, 2, 4), x_proj transposed, the barrier counter.
+  int G_ = 1;
+  bool fused_ok_ = false, vec_ = false, staged_ = false;
+  void (*kernels_[3])(FusedArgs) = {};
+  cuda::Matrix wxpT_;
+  cuda::DeviceArray barrier_;
 };
 
 }  // namespace
