@@ -241,9 +241,10 @@ Case make_case(const std::string& plugin, const std::string& config, uint64_t se
   return c;
 }
 
-// A pre-norm LM over a 50-token vocabulary: embedding, LSTM, GRU, Mamba and
-// an MLP in residual groups (the Mamba and MLP groups' adds are fused into
-// their last block on the GPU), a final norm and an LM head.
+// A pre-norm LM over a 50-token vocabulary: embedding, LSTM, GRU, Mamba,
+// Mamba-2 and an MLP in residual groups (the Mamba, Mamba-2 and MLP groups'
+// adds are fused into their last block on the GPU, and the Mamba group's
+// RMS norm absorbed by the mixer), a final norm and an LM head.
 std::vector<std::byte> lm_stack_bytes(std::mt19937_64& rng) {
   const std::string graph = R"({"input":{"kind":"tokens","vocab":50},"output":{"kind":"logits"},"blocks":[
     {"name":"embed","plugin":"layer/embedding","config":{"num_embeddings":50,"embedding_dim":24}},
@@ -253,6 +254,8 @@ std::vector<std::byte> lm_stack_bytes(std::mt19937_64& rng) {
                  {"name":"gru","plugin":"recurrent/gru","config":{"input_size":24,"hidden_size":24}}]},
     {"residual":[{"name":"n3","plugin":"layer/rmsnorm","config":{"dim":24}},
                  {"name":"mamba","plugin":"recurrent/mamba","config":{"d_model":24,"d_inner":48,"d_state":8}}]},
+    {"residual":[{"name":"n5","plugin":"layer/rmsnorm","config":{"dim":24}},
+                 {"name":"mamba2","plugin":"recurrent/mamba2","config":{"d_model":24,"d_inner":48,"n_heads":4,"head_dim":12,"d_state":8}}]},
     {"residual":[{"name":"n4","plugin":"layer/rmsnorm","config":{"dim":24,"weight_offset":1.0}},
                  {"name":"up","plugin":"layer/linear","config":{"in_features":24,"out_features":48}},
                  {"name":"act","plugin":"layer/activation","config":{"function":"gelu_tanh","dim":48}},
@@ -271,6 +274,8 @@ std::vector<std::byte> lm_stack_bytes(std::mt19937_64& rng) {
   add("gru", "recurrent/gru", R"({"input_size":24,"hidden_size":24})");
   add("n3", "layer/rmsnorm", R"({"dim":24})");
   add("mamba", "recurrent/mamba", R"({"d_model":24,"d_inner":48,"d_state":8})");
+  add("n5", "layer/rmsnorm", R"({"dim":24})");
+  add("mamba2", "recurrent/mamba2", R"({"d_model":24,"d_inner":48,"n_heads":4,"head_dim":12,"d_state":8})");
   add("n4", "layer/rmsnorm", R"({"dim":24})");
   add("up", "layer/linear", R"({"in_features":24,"out_features":48})");
   add("down", "layer/linear", R"({"in_features":48,"out_features":24,"bias":false})");
@@ -353,8 +358,8 @@ TEST_CASE("cuda/stack_with_residuals_and_tokens") {
   const auto bytes = lm_stack_bytes(rng);
   RuntimeHandle cpu(SEQC_DEVICE_CPU), gpu(SEQC_DEVICE_CUDA);
   ModelHandle mc(bytes, cpu.rt), mg(bytes, gpu.rt);
-  // The Mamba and MLP groups end in blocks that accumulate on the GPU: their
-  // residual adds are fused there; the CPU graph keeps its add ops.
+  // The Mamba, Mamba-2 and MLP groups end in blocks that accumulate on the
+  // GPU: their residual adds are fused there; the CPU graph keeps its add ops.
   // The RMS norm before the Mamba mixer is absorbed by it on the GPU (the
   // fused step normalises its input itself).
   const auto described = [](seqc_model* m, const char* key) {
@@ -365,7 +370,7 @@ TEST_CASE("cuda/stack_with_residuals_and_tokens") {
     d.resize(n - 1);
     return nlohmann::json::parse(d).at(key).get<int>();
   };
-  CHECK(described(mg.m, "fused_residual_adds") == 2);
+  CHECK(described(mg.m, "fused_residual_adds") == 3);
   CHECK(described(mc.m, "fused_residual_adds") == 0);
   CHECK(described(mg.m, "fused_input_norms") == 1);
   CHECK(described(mc.m, "fused_input_norms") == 0);
