@@ -289,6 +289,38 @@ __global__ void __launch_bounds__(kScanThreads) mamba_scan_kernel(ScanArgs a) {
 
 // ------------------------------------------------------------------ one position
 
+// One lane's share of a step's state update for one channel, 16 lanes per
+// channel with lane l taking the states n = l + 16 k: h = exp(dt A) h + u B
+// (u = dt x) written back to S, and the lane's sum of h C in increasing n,
+// with mamba.cpp's operations. SPL > 0: k < SPL, unrolled; SPL = 0: any N.
+template <int SPL>
+__device__ __forceinline__ float step_lane_states(float dt, float u, const float* Ar, float* S, const float* Bs,
+                                                  const float* Cs, int N, int lane) {
+  float acc = 0.0f;
+  const auto one = [&](int n) {
+    const float e = expf(__fmul_rn(dt, Ar[n]));
+    const float h = __fadd_rn(__fmul_rn(e, S[n]), __fmul_rn(u, Bs[n]));
+    S[n] = h;
+    acc = __fadd_rn(acc, __fmul_rn(h, Cs[n]));
+  };
+  if constexpr (SPL > 0) {
+#pragma unroll
+    for (int k = 0; k < SPL; ++k)
+      if (lane + 16 * k < N) one(lane + 16 * k);
+  } else {
+    for (int n = lane; n < N; n += 16) one(n);
+  }
+  return acc;
+}
+
+// tree_sum<16> over the 16 lanes of a half warp by shuffles (l[j] += l[j + s]
+// for s = 8, 4, 2, 1): lane 0 of the half ends with the sum.
+__device__ __forceinline__ float half_warp_tree16(float acc) {
+#pragma unroll
+  for (int s = 8; s >= 1; s /= 2) acc = __fadd_rn(acc, __shfl_down_sync(0xffffffffu, acc, s, 16));
+  return acc;
+}
+
 // A step (T = 1) of B streams: 16 lanes per (stream, channel), lane l owning
 // the states n = l + 16 k (k < SPL) in registers, so that the state loads and
 // stores of a warp are contiguous. No staging: a step reads each input once,
@@ -327,20 +359,9 @@ __global__ void __launch_bounds__(128) mamba_step_kernel(ScanArgs a) {
     const float* Cs = Bs + N;
     const float* Ar = a.A + d * N;
     float* S = cuda::state_f32(a.streams, b, a.ssm_off) + d * N;
-#pragma unroll
-    for (int k = 0; k < SPL; ++k) {
-      const int n = lane + 16 * k;
-      if (n < N) {
-        const float e = expf(__fmul_rn(dt, Ar[n]));
-        const float h = __fadd_rn(__fmul_rn(e, S[n]), __fmul_rn(u, Bs[n]));
-        S[n] = h;
-        acc = __fadd_rn(acc, __fmul_rn(h, Cs[n]));
-      }
-    }
+    acc = step_lane_states<SPL>(dt, u, Ar, S, Bs, Cs, N, lane);
   }
-  // tree_sum<16> over the 16 lanes: l[j] += l[j + s] for s = 8, 4, 2, 1.
-#pragma unroll
-  for (int s = 8; s >= 1; s /= 2) acc = __fadd_rn(acc, __shfl_down_sync(0xffffffffu, acc, s, 16));
+  acc = half_warp_tree16(acc);
   if (valid && lane == 0) {
     const float g = cuda::siluf_(a.z[b * a.ldz + d]);
     a.y[b * Di + d] = __fmul_rn(__fadd_rn(acc, __fmul_rn(a.D[d], xv)), g);
@@ -1027,17 +1048,10 @@ __global__ void __launch_bounds__(kFusedThreads) mamba_fused_step_kernel(FusedAr
       const float u = __fmul_rn(dt, xv);
       const float* Bs = pr + R;
       const float* Cs = Bs + N;
-      const float* Ar = pA + i * N;
       float* S = cuda::state_f32(sbase, m, a.ssm_off) + int64_t(c) * N;
-      for (int n = l; n < N; n += 16) {
-        const float e = expf(__fmul_rn(dt, Ar[n]));
-        const float h = __fadd_rn(__fmul_rn(e, S[n]), __fmul_rn(u, Bs[n]));
-        S[n] = h;
-        acc = __fadd_rn(acc, __fmul_rn(h, Cs[n]));
-      }
+      acc = step_lane_states<0>(dt, u, pA + i * N, S, Bs, Cs, N, l);
     }
-#pragma unroll
-    for (int s = 8; s >= 1; s /= 2) acc = __fadd_rn(acc, __shfl_down_sync(0xffffffffu, acc, s, 16));
+    acc = half_warp_tree16(acc);
     if (valid && l == 0) {
       const float gz = cuda::siluf_(xzs[m * 2 * cmax + nc + i]);
       a.ybuf[int64_t(m) * Di + c] = __fmul_rn(__fadd_rn(acc, __fmul_rn(pD[i], xv)), gz);
