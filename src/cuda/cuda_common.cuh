@@ -36,7 +36,6 @@ struct Ctx {
   cublasHandle_t blas = nullptr;
   int device = 0;
   int sm_count = 0;
-  bool cooperative = false;  // cooperative launches (launch_persistent)
   std::mutex* submit = nullptr;  // see submit_lock() in cuda_api.hpp
 };
 
@@ -200,8 +199,9 @@ void rms_norm(const Ctx& c, const float* x, float* y, int64_t rows, const InputN
 //
 // launch_persistent launches it cooperatively (the driver guarantees that
 // all blocks are resident at once, or refuses the launch) and with PDL.
-// Callers check Ctx::cooperative (the device allows cooperative launches)
-// and persistent_enabled() (SEQC_CUDA_PERSISTENT is not 0; for comparison).
+// Callers check that the device allows cooperative launches
+// (cudaDevAttrCooperativeLaunch) and persistent_enabled()
+// (SEQC_CUDA_PERSISTENT is not 0; for comparison).
 bool persistent_enabled() noexcept;
 
 template <typename... P, typename... A>

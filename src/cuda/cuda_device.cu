@@ -107,7 +107,6 @@ class CudaDevice final : public Device {
     name_ = std::string("cuda:") + std::to_string(index) + " (" + prop.name + ", sm_" +
             std::to_string(prop.major) + std::to_string(prop.minor) + ")";
     ctx_.sm_count = prop.multiProcessorCount;
-    ctx_.cooperative = prop.cooperativeLaunch != 0;
     const Blas& b = blas();
     check(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking), "cudaStreamCreate");
     const cublasStatus_t s = b.create(&ctx_.blas);

@@ -23,9 +23,6 @@ namespace {
 
 constexpr int kGemvWarps = 8;  // output columns per block
 
-template <typename WT>
-using Vec = Vec16<WT>;  // cuda_common.cuh
-
 struct GemvArgs {
   int64_t M, N, K;  // K: the columns used (kn)
   const void* W;    // first used column of row 0
@@ -52,11 +49,11 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(GemvArgs a) {
 #pragma unroll
   for (int m = 0; m < MR; ++m) acc[m] = 0.0f;
   if constexpr (VEC) {
-    constexpr int V = Vec<WT>::n;
+    constexpr int V = Vec16<WT>::n;
 #pragma unroll 4
     for (int64_t k = int64_t(lane) * V; k < a.K; k += 32 * V) {
       float wv[V];
-      Vec<WT>::load(w + k, wv);
+      Vec16<WT>::load(w + k, wv);
 #pragma unroll
       for (int m = 0; m < MR; ++m) {
         if (m < M) {
@@ -109,7 +106,7 @@ void launch_gemv_rows(const Ctx& c, const GemvArgs& a, bool vec) {
 
 template <typename WT>
 void launch_gemv(const Ctx& c, const GemvArgs& a) {
-  constexpr int V = Vec<WT>::n;
+  constexpr int V = Vec16<WT>::n;
   const bool vec = a.K % V == 0 && a.ldw % V == 0 && a.ldx % 4 == 0 && aligned16(a.W) && aligned16(a.x);
   if (a.M <= 1)
     launch_gemv_rows<WT, 1>(c, a, vec);

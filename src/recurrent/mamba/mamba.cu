@@ -1150,7 +1150,7 @@ class CudaMamba final : public Block {
     const cuda::Ctx& cu = cuda::ctx_of(ctx);
     const int64_t rows = B * T, Di = Di_;
     if (rows <= 0) return;
-    if (fused(cu, B, T)) {
+    if (fused(B, T)) {
       fused_step(ctx, cu, x, y, B, st);
       return;
     }
@@ -1224,15 +1224,17 @@ class CudaMamba final : public Block {
   template <typename WT>
   bool prepare_fused() {
     constexpr int V = cuda::Vec16<WT>::n;
-    vec_ = Dm_ % V == 0 && Di_ % V == 0;
+    const bool vec = Dm_ % V == 0 && Di_ % V == 0;
+    using K = void (*)(FusedArgs);
+    const K all[2][3] = {{mamba_fused_step_kernel<WT, 1, false>, mamba_fused_step_kernel<WT, 2, false>,
+                          mamba_fused_step_kernel<WT, 4, false>},
+                         {mamba_fused_step_kernel<WT, 1, true>, mamba_fused_step_kernel<WT, 2, true>,
+                          mamba_fused_step_kernel<WT, 4, true>}};
     // Staged when the weight rows fit with 4 rows (the largest instance).
     staged_ = fused_smem(dims(), kFusedMaxRows, sizeof(WT), true).total <= kFusedSmemMax;
-    for (int mr : {1, 2, 4}) {
-      const size_t smem = fused_smem(dims(), mr, sizeof(WT), staged_).total;
-      void (*k)(FusedArgs) = nullptr;
-      if (mr == 1) k = vec_ ? mamba_fused_step_kernel<WT, 1, true> : mamba_fused_step_kernel<WT, 1, false>;
-      if (mr == 2) k = vec_ ? mamba_fused_step_kernel<WT, 2, true> : mamba_fused_step_kernel<WT, 2, false>;
-      if (mr == 4) k = vec_ ? mamba_fused_step_kernel<WT, 4, true> : mamba_fused_step_kernel<WT, 4, false>;
+    for (int j = 0; j < 3; ++j) {
+      const K k = all[vec][j];
+      const size_t smem = fused_smem(dims(), 1 << j, sizeof(WT), staged_).total;
       if (smem > 48 * 1024 &&
           cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)) != cudaSuccess) {
         (void)cudaGetLastError();
@@ -1244,7 +1246,7 @@ class CudaMamba final : public Block {
         (void)cudaGetLastError();
         return false;
       }
-      kernels_[mr == 4 ? 2 : mr - 1] = k;
+      kernels_[j] = k;
     }
     return true;
   }
@@ -1273,12 +1275,12 @@ class CudaMamba final : public Block {
 
   FusedDims dims() const { return {Dm_, Di_, P_, R_, N_, K_, G_}; }
 
-  bool fused(const cuda::Ctx& cu, int64_t B, int64_t T) const {
-    return fused_ok_ && T == 1 && B <= kFusedMaxRows && cu.cooperative && cuda::persistent_enabled();
+  bool fused(int64_t B, int64_t T) const {
+    return fused_ok_ && T == 1 && B <= kFusedMaxRows && cuda::persistent_enabled();
   }
 
   void fused_step(RunCtx& ctx, const cuda::Ctx& cu, const float* x, float* y, int64_t B, const StateRefs& st) const {
-    const int mr = B <= 1 ? 1 : B <= 2 ? 2 : 4;
+    const int slot = B <= 1 ? 0 : B <= 2 ? 1 : 2;  // kernels_: 1, 2, 4 rows
     FusedArgs a{};
     a.B = int(B);
     a.Dm = int(Dm_);
@@ -1312,8 +1314,8 @@ class CudaMamba final : public Block {
     a.ybuf = ctx.ws.alloc<float>(size_t(B * Di_));
     a.barrier = reinterpret_cast<unsigned long long*>(barrier_.data());
     a.staged = staged_;
-    cuda::launch_persistent(cu, kernels_[mr == 4 ? 2 : mr - 1], unsigned(G_), kFusedThreads,
-                            fused_smem(dims(), mr, dtype_size(wout_.dtype()), staged_).total,
+    cuda::launch_persistent(cu, kernels_[slot], unsigned(G_), kFusedThreads,
+                            fused_smem(dims(), 1 << slot, dtype_size(wout_.dtype()), staged_).total,
                             "mamba fused step", a);
   }
 
@@ -1435,7 +1437,7 @@ class CudaMamba final : public Block {
   // The fused step: grid size (SMs), whether usable, the kernels by rows
   // (1, 2, 4), x_proj transposed, the barrier counter.
   int G_ = 1;
-  bool fused_ok_ = false, vec_ = false, staged_ = false;
+  bool fused_ok_ = false, staged_ = false;
   void (*kernels_[3])(FusedArgs) = {};
   cuda::Matrix wxpT_;
   cuda::DeviceArray barrier_;
