@@ -229,19 +229,20 @@ void launch_persistent(const Ctx& c, void (*kernel)(P...), unsigned grid, unsign
 // gridDim.x between barriers and needs no reset between launches: a block
 // arriving at value v waits for the next multiple of the grid size. The
 // writes of the whole block before the barrier are visible to every block
-// after it (release/acquire at GPU scope, after a block barrier).
+// after it: the block barrier orders them before thread 0's release at GPU
+// scope, and the acquire that sees the last arrival orders the block's
+// reads after it (the pattern of CUTLASS's GenericBarrier; a full fence on
+// each side adds nothing but time).
 __device__ __forceinline__ void grid_barrier(unsigned long long* ctr) {
   __syncthreads();
   if (threadIdx.x == 0) {
     const unsigned long long G = gridDim.x;
     unsigned long long old, now;
-    __threadfence();
     asm volatile("atom.add.release.gpu.u64 %0, [%1], 1;" : "=l"(old) : "l"(ctr) : "memory");
     const unsigned long long target = (old / G + 1) * G;
     do {
       asm volatile("ld.acquire.gpu.u64 %0, [%1];" : "=l"(now) : "l"(ctr) : "memory");
     } while (now < target);
-    __threadfence();
   }
   __syncthreads();
 }

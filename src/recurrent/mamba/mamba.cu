@@ -652,10 +652,12 @@ constexpr int64_t kMinSegments = 4;
 // dependent products; launches, not bytes, set its time. Block g of G owns
 // the channels [g Di / G, (g + 1) Di / G) and the outputs [g Dm / G, ...):
 //
-//   before pdl_wait (the previous kernel may still be running; weights do
-//     not depend on it): copy the block's weight rows and parameters into
+//   before pdl_wait (the previous layer's kernel is still running, on the
+//     same SMs, when fused_blocks_per_sm is 2; weights do not depend on
+//     it): copy the block's weight rows and parameters into
 //     shared memory with cp.async (or, when the rows do not fit, ask L2 for
 //     them), read the stream bases, ask L2 for the block's states;
+//   pdl_wait, then pdl_trigger: the next layer's kernel may start staging;
 //   phase A: the input rows (RMS-normalised here when the graph absorbed the
 //     norm: every block computes the row's scale itself), the block's rows
 //     of in_proj (x and z of its channels), the conv and silu of its
@@ -666,7 +668,7 @@ constexpr int64_t kMinSegments = 4;
 //     order in every block, so every block holds the same bits), bcdt_rms,
 //     then dt_proj, softplus, the state update, D x and the gate of the
 //     block's channels, as mamba_step_kernel computes them; y to ybuf;
-//   barrier; (the next kernel may start: pdl_trigger)
+//   barrier;
 //   phase C: the block's rows of out_proj over all of y, + bias, written
 //     or added to the output.
 //
@@ -678,7 +680,21 @@ constexpr int64_t kMinSegments = 4;
 constexpr int kFusedThreads = 512;
 constexpr int kFusedWarps = kFusedThreads / 32;
 constexpr int kFusedMaxRows = 4;
-constexpr size_t kFusedSmemMax = 200 * 1024;  // shared memory the fused step may take per block
+// Blocks per SM the kernel is built for. With 2-byte weights, two blocks
+// fit on an SM (64 registers a thread, at most 112 KiB of shared memory
+// each), so the next layer's kernel is resident beside this one and stages
+// its weights while this one computes: each launch lets the next one start
+// (pdl_trigger) as soon as its own wait is over. f32 weight rows of
+// Mamba-130m take about 150 KiB: one block per SM, staged, is faster there
+// than two that read their rows through L2.
+template <typename WT>
+constexpr int fused_blocks_per_sm() {
+  return sizeof(WT) == 2 ? 2 : 1;
+}
+template <typename WT>
+constexpr size_t fused_smem_max() {  // shared memory the fused step may take per block
+  return fused_blocks_per_sm<WT>() == 2 ? 112 * 1024 : 200 * 1024;
+}
 
 struct FusedArgs {
   int B, Dm, Di, N, R, P, K;
@@ -828,7 +844,7 @@ __device__ __forceinline__ void warp_dots(const WT* __restrict__ w, int K, const
 #endif
 
 template <typename WT, int MR, bool VEC>
-__global__ void __launch_bounds__(kFusedThreads) mamba_fused_step_kernel(FusedArgs a) {
+__global__ void __launch_bounds__(kFusedThreads, fused_blocks_per_sm<WT>()) mamba_fused_step_kernel(FusedArgs a) {
   TRACE_INIT();
   extern __shared__ float sm[];
   const int G = int(gridDim.x), g = int(blockIdx.x), tid = int(threadIdx.x);
@@ -906,6 +922,10 @@ __global__ void __launch_bounds__(kFusedThreads) mamba_fused_step_kernel(FusedAr
       cuda::prefetch_l2(cuda::state_f32(sbase, m, a.conv_off) + int64_t(tid) * Di + c0, size_t(nc) * 4);
   }
   cuda::pdl_wait();  // see launch_pdl
+  // The next launch may start now: it stages its weights beside this block
+  // (fused_blocks_per_sm) and waits for this whole grid before reading
+  // anything this launch writes.
+  cuda::pdl_trigger();
   TRACE();
 
   // ---- phase A: input rows (normalised), in_proj rows, conv, x_proj parts.
@@ -1060,7 +1080,6 @@ __global__ void __launch_bounds__(kFusedThreads) mamba_fused_step_kernel(FusedAr
   TRACE();
   cuda::grid_barrier(a.barrier);
   TRACE();
-  cuda::pdl_trigger();
 
   // ---- phase C: out_proj rows of the block over all of y.
   for (int k = tid; k < Di; k += kFusedThreads)
@@ -1231,7 +1250,7 @@ class CudaMamba final : public Block {
                          {mamba_fused_step_kernel<WT, 1, true>, mamba_fused_step_kernel<WT, 2, true>,
                           mamba_fused_step_kernel<WT, 4, true>}};
     // Staged when the weight rows fit with 4 rows (the largest instance).
-    staged_ = fused_smem(dims(), kFusedMaxRows, sizeof(WT), true).total <= kFusedSmemMax;
+    staged_ = fused_smem(dims(), kFusedMaxRows, sizeof(WT), true).total <= fused_smem_max<WT>();
     for (int j = 0; j < 3; ++j) {
       const K k = all[vec][j];
       const size_t smem = fused_smem(dims(), 1 << j, sizeof(WT), staged_).total;
