@@ -3,9 +3,10 @@
 
     python3 bench/make_random_hf.py mamba-130m  OUT_DIR [--seed 0] [--dtype f32|bf16]
     python3 bench/make_random_hf.py mamba2-130m OUT_DIR
+    python3 bench/make_random_hf.py mamba-370m  OUT_DIR
 
 The shapes are those of state-spaces/mamba-130m-hf and mamba2-130m (d_model 768, 24 layers,
-vocab 50280 / 50288, tied embeddings); the directory holds `config.json` and
+vocab 50280 / 50288, tied embeddings), and of mamba-370m-hf (d_model 1024, 48 layers); the directory holds `config.json` and
 `model.safetensors` under transformers' names, so both libseqcore and llama.cpp's
 `convert_hf_to_gguf.py` read it. The weights follow the usual initialisation closely enough
 that activations stay finite over long runs (dt bias from the inverse softplus of a log-uniform
@@ -26,6 +27,7 @@ import safetensors_np as st  # noqa: E402
 
 SHAPES = {
     "mamba-130m": dict(model_type="mamba", d_model=768, n_layer=24, vocab=50280, d_state=16, d_conv=4, expand=2),
+    "mamba-370m": dict(model_type="mamba", d_model=1024, n_layer=48, vocab=50280, d_state=16, d_conv=4, expand=2),
     "mamba2-130m": dict(model_type="mamba2", d_model=768, n_layer=24, vocab=50288, d_state=128, d_conv=4, expand=2,
                         head_dim=64, n_groups=1),
 }

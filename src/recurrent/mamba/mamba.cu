@@ -653,7 +653,7 @@ constexpr int64_t kMinSegments = 4;
 // the channels [g Di / G, (g + 1) Di / G) and the outputs [g Dm / G, ...):
 //
 //   before pdl_wait (the previous layer's kernel is still running, on the
-//     same SMs, when fused_blocks_per_sm is 2; weights do not depend on
+//     same SMs, with two blocks per SM; weights do not depend on
 //     it): copy the block's weight rows and parameters into
 //     shared memory with cp.async (or, when the rows do not fit, ask L2 for
 //     them), read the stream bases, ask L2 for the block's states;
@@ -680,20 +680,18 @@ constexpr int64_t kMinSegments = 4;
 constexpr int kFusedThreads = 512;
 constexpr int kFusedWarps = kFusedThreads / 32;
 constexpr int kFusedMaxRows = 4;
-// Blocks per SM the kernel is built for. With 2-byte weights, two blocks
-// fit on an SM (64 registers a thread, at most 112 KiB of shared memory
-// each), so the next layer's kernel is resident beside this one and stages
-// its weights while this one computes: each launch lets the next one start
-// (pdl_trigger) as soon as its own wait is over. f32 weight rows of
-// Mamba-130m take about 150 KiB: one block per SM, staged, is faster there
-// than two that read their rows through L2.
-template <typename WT>
-constexpr int fused_blocks_per_sm() {
-  return sizeof(WT) == 2 ? 2 : 1;
-}
-template <typename WT>
-constexpr size_t fused_smem_max() {  // shared memory the fused step may take per block
-  return fused_blocks_per_sm<WT>() == 2 ? 112 * 1024 : 200 * 1024;
+// Blocks per SM a kernel instance is built for (BPS). Two blocks fit on an
+// SM at 64 registers a thread and at most 112 KiB of shared memory each, so
+// the next layer's kernel is resident beside this one and stages its
+// weights while this one computes: each launch lets the next one start
+// (pdl_trigger) as soon as its own wait is over. With 2-byte weights whose
+// rows fit in 112 KiB (Mamba-130m: 57 KiB) that is the fastest. When the
+// rows need up to 200 KiB (f32 weights of Mamba-130m: about 150 KiB; bf16
+// rows from d_model 1024) the kernel runs one block per SM with them
+// staged; larger rows are read through L2 at two blocks per SM (2-byte) or
+// one (f32).
+constexpr size_t fused_smem_max(int bps) {  // shared memory the fused step may take per block
+  return bps == 2 ? 112 * 1024 : 200 * 1024;
 }
 
 struct FusedArgs {
@@ -843,8 +841,8 @@ __device__ __forceinline__ void warp_dots(const WT* __restrict__ w, int K, const
 #define TRACE_END() do {} while (0)
 #endif
 
-template <typename WT, int MR, bool VEC>
-__global__ void __launch_bounds__(kFusedThreads, fused_blocks_per_sm<WT>()) mamba_fused_step_kernel(FusedArgs a) {
+template <typename WT, int MR, bool VEC, int BPS>
+__global__ void __launch_bounds__(kFusedThreads, BPS) mamba_fused_step_kernel(FusedArgs a) {
   TRACE_INIT();
   extern __shared__ float sm[];
   const int G = int(gridDim.x), g = int(blockIdx.x), tid = int(threadIdx.x);
@@ -923,7 +921,7 @@ __global__ void __launch_bounds__(kFusedThreads, fused_blocks_per_sm<WT>()) mamb
   }
   cuda::pdl_wait();  // see launch_pdl
   // The next launch may start now: it stages its weights beside this block
-  // (fused_blocks_per_sm) and waits for this whole grid before reading
+  // (BPS 2) and waits for this whole grid before reading
   // anything this launch writes.
   cuda::pdl_trigger();
   TRACE();
@@ -1240,19 +1238,41 @@ class CudaMamba final : public Block {
 
  private:
   // ---- the fused step (mamba_fused_step_kernel)
+  template <typename WT, int BPS>
+  static void fused_kernels(bool vec, void (*(&k)[3])(FusedArgs)) {
+    if (vec) {
+      k[0] = mamba_fused_step_kernel<WT, 1, true, BPS>;
+      k[1] = mamba_fused_step_kernel<WT, 2, true, BPS>;
+      k[2] = mamba_fused_step_kernel<WT, 4, true, BPS>;
+    } else {
+      k[0] = mamba_fused_step_kernel<WT, 1, false, BPS>;
+      k[1] = mamba_fused_step_kernel<WT, 2, false, BPS>;
+      k[2] = mamba_fused_step_kernel<WT, 4, false, BPS>;
+    }
+  }
+
   template <typename WT>
   bool prepare_fused() {
     constexpr int V = cuda::Vec16<WT>::n;
     const bool vec = Dm_ % V == 0 && Di_ % V == 0;
     using K = void (*)(FusedArgs);
-    const K all[2][3] = {{mamba_fused_step_kernel<WT, 1, false>, mamba_fused_step_kernel<WT, 2, false>,
-                          mamba_fused_step_kernel<WT, 4, false>},
-                         {mamba_fused_step_kernel<WT, 1, true>, mamba_fused_step_kernel<WT, 2, true>,
-                          mamba_fused_step_kernel<WT, 4, true>}};
-    // Staged when the weight rows fit with 4 rows (the largest instance).
-    staged_ = fused_smem(dims(), kFusedMaxRows, sizeof(WT), true).total <= fused_smem_max<WT>();
+    K all[3] = {};
+    // Blocks per SM and whether the rows are staged (fused_smem_max), for
+    // the largest instance (4 rows).
+    const size_t need = fused_smem(dims(), kFusedMaxRows, sizeof(WT), true).total;
+    int bps = 1;
+    if constexpr (sizeof(WT) == 2) bps = need <= fused_smem_max(2) || need > fused_smem_max(1) ? 2 : 1;
+    staged_ = need <= fused_smem_max(bps);
+    if constexpr (sizeof(WT) == 2) {
+      if (bps == 2)
+        fused_kernels<WT, 2>(vec, all);
+      else
+        fused_kernels<WT, 1>(vec, all);
+    } else {
+      fused_kernels<WT, 1>(vec, all);
+    }
     for (int j = 0; j < 3; ++j) {
-      const K k = all[vec][j];
+      const K k = all[j];
       const size_t smem = fused_smem(dims(), 1 << j, sizeof(WT), staged_).total;
       if (smem > 48 * 1024 &&
           cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)) != cudaSuccess) {
