@@ -1258,12 +1258,11 @@ class CudaMamba final : public Block {
     using K = void (*)(FusedArgs);
     K all[3] = {};
     // Blocks per SM and whether the rows are staged (fused_smem_max), for
-    // the largest instance (4 rows).
+    // the largest instance (4 rows). f32 always runs one block per SM.
     const size_t need = fused_smem(dims(), kFusedMaxRows, sizeof(WT), true).total;
     int bps = 1;
-    if constexpr (sizeof(WT) == 2) bps = need <= fused_smem_max(2) || need > fused_smem_max(1) ? 2 : 1;
-    staged_ = need <= fused_smem_max(bps);
     if constexpr (sizeof(WT) == 2) {
+      bps = need <= fused_smem_max(2) || need > fused_smem_max(1) ? 2 : 1;
       if (bps == 2)
         fused_kernels<WT, 2>(vec, all);
       else
@@ -1271,6 +1270,7 @@ class CudaMamba final : public Block {
     } else {
       fused_kernels<WT, 1>(vec, all);
     }
+    staged_ = need <= fused_smem_max(bps);
     for (int j = 0; j < 3; ++j) {
       const K k = all[j];
       const size_t smem = fused_smem(dims(), 1 << j, sizeof(WT), staged_).total;
