@@ -104,6 +104,15 @@ class Matrix {
   // with leading dimensions ldx, ldy; scratch from rc.ws.
   void apply(RunCtx& rc, int64_t M, const float* x, int64_t ldx, float* y, int64_t ldy,
              const MatArgs& a = {}) const;
+  // Whether apply rounds M rows of x to dtype() before its product (2-byte
+  // matrices, more than kGemvRows rows). A producer may then write its
+  // output rounded (the same round-to-nearest) and call apply_rounded,
+  // sparing apply's rounding kernel.
+  bool rounds_input(int64_t M) const { return dt_ != DType::f32 && M > kGemvRows; }
+  // apply for an input already rounded to dtype(): xh [M, kn] with leading
+  // dimension ldxh (elements); needs rounds_input(M) and no scratch.
+  void apply_rounded(RunCtx& rc, int64_t M, const void* xh, int64_t ldxh, float* y, int64_t ldy,
+                     const MatArgs& a = {}) const;
   // Workspace apply needs for M rows.
   size_t scratch_bytes(int64_t M) const;
   size_t bytes() const { return size_t(N_ * K_) * dtype_size(dt_); }

@@ -221,9 +221,9 @@ void Matrix::apply(RunCtx& rc, int64_t M, const float* x, int64_t ldx, float* y,
     }
     return;
   }
-  const float beta = a.accumulate ? 1.0f : 0.0f;
   if (dt_ == DType::f32) {
-    gemm_nt(c, M, N_, kn, x, ldx, static_cast<const float*>(w0), K_, y, ldy, beta);
+    gemm_nt(c, M, N_, kn, x, ldx, static_cast<const float*>(w0), K_, y, ldy, a.accumulate ? 1.0f : 0.0f);
+    if (a.bias) add_bias(c, y, ldy, a.bias, M, N_);
   } else {
     const size_t mark = rc.ws.mark();
     void* xh = rc.ws.alloc<std::byte>(size_t(M * kn) * 2);
@@ -231,9 +231,20 @@ void Matrix::apply(RunCtx& rc, int64_t M, const float* x, int64_t ldx, float* y,
       to_half(c, x, ldx, static_cast<__nv_bfloat16*>(xh), M, kn);
     else
       to_half(c, x, ldx, static_cast<__half*>(xh), M, kn);
-    gemm_nt_half(c, dt_, M, N_, kn, xh, kn, w0, K_, y, ldy, beta);
+    apply_rounded(rc, M, xh, kn, y, ldy, a);
     rc.ws.release(mark);
   }
+}
+
+void Matrix::apply_rounded(RunCtx& rc, int64_t M, const void* xh, int64_t ldxh, float* y, int64_t ldy,
+                           const MatArgs& a) const {
+  const Ctx& c = ctx_of(rc);
+  const int64_t kn = a.kn < 0 ? K_ - a.k0 : a.kn;
+  SEQC_CHECK(a.k0 >= 0 && kn >= 0 && a.k0 + kn <= K_);
+  SEQC_CHECK(rounds_input(M) && kn > 0 && ldxh >= kn);
+  if (N_ <= 0) return;
+  const void* w0 = static_cast<const std::byte*>(p_) + size_t(a.k0) * dtype_size(dt_);
+  gemm_nt_half(c, dt_, M, N_, kn, xh, ldxh, w0, K_, y, ldy, a.accumulate ? 1.0f : 0.0f);
   if (a.bias) add_bias(c, y, ldy, a.bias, M, N_);
 }
 

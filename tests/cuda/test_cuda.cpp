@@ -595,6 +595,8 @@ TEST_CASE("cuda/mamba_long_prefill") {
        R"("prefill":"scan"})"},
       {"recurrent/mamba2",
        R"({"d_model":16,"d_inner":48,"n_heads":4,"head_dim":12,"d_state":64,"n_groups":2,"d_conv":4,"dt_max":0.3})"},
+      // A norm group of 8320 > 1024 threads x 8: the gated norm's two-pass path.
+      {"recurrent/mamba2", R"({"d_model":8,"d_inner":8320,"n_heads":130,"head_dim":64,"d_state":8,"d_conv":4})"},
   };
   for (const auto& [plugin, config] : cases) {
     CAPTURE(plugin);
@@ -621,6 +623,60 @@ TEST_CASE("cuda/mamba_long_prefill") {
     }
     CHECK_CLOSE(c3, want, "forward 100, 157, 63");
     CHECK_CLOSE(read_state(three.s, mg.m), read_state(ref.s, mc.m), "state after them");
+  }
+}
+
+// recurrent/mamba2 with 2-byte weight matrices runs the chunked SSD's
+// products on the tensor cores, in TF32. Against the exact scan (prefill
+// "scan") over the same weights and dtype on the GPU, whose projections
+// round their inputs the same way, only the SSD's own error remains: within
+// kTcTol (measured on an H100: up to 1.0e-3). Against the CPU's steps in
+// the same dtype, weight_dtypes' bound of 3e-2. Chunk tails, one chunk
+// shorter than 64, head_dim 6 and 12, d_state 18, 64 and 128, groups 1, 2
+// and 5.
+TEST_CASE("cuda/mamba2_ssd_tensor_cores") {
+  if (!have_gpu()) return;
+  constexpr double kTcTol = 2e-3;
+  const char* configs[] = {
+      R"("d_model":64,"d_inner":128,"n_heads":2,"head_dim":64,"d_state":128,"d_conv":4)",
+      R"("d_model":16,"d_inner":30,"n_heads":5,"head_dim":6,"d_state":18,"n_groups":5,"d_conv":3)",
+      R"("d_model":16,"d_inner":48,"n_heads":4,"head_dim":12,"d_state":64,"n_groups":2,"d_conv":4,"dt_max":0.3)",
+  };
+  for (const char* body : configs) {
+    for (const int32_t dt : {SEQC_DTYPE_BF16, SEQC_DTYPE_F16}) {
+      CAPTURE(body);
+      CAPTURE(dt);
+      const std::string cfg = std::string("{") + body + "}", scan_cfg = std::string("{") + body + R"(,"prefill":"scan"})";
+      Case c = make_case("recurrent/mamba2", cfg, 37), cs = make_case("recurrent/mamba2", scan_cfg, 37);
+      std::mt19937_64 rng(37);
+      const int64_t T = 320;
+      c.input = random_floats(rng, size_t(T * c.in_width), 2.0f);
+      cs.input = c.input;
+      RuntimeHandle cpu(SEQC_DEVICE_CPU), gpu(SEQC_DEVICE_CUDA);
+      ModelHandle mc, mg, ms;
+      load_with_dtype(mc, c.bytes, cpu.rt, dt);
+      load_with_dtype(mg, c.bytes, gpu.rt, dt);
+      load_with_dtype(ms, cs.bytes, gpu.rt, dt);
+      StreamHandle ref(mc.m), scan(ms.m), one(mg.m), three(mg.m), short_one(mg.m), short_scan(ms.m);
+      const auto want = run_steps(ref.s, c, 0, T);
+      const auto exact = run_forward(scan.s, cs, 0, T);
+      const auto got = run_forward(one.s, c, 0, T);
+      const double e_cpu = rel_err(got, want), e_scan = rel_err(got, exact);
+      INFO("TF32 SSD against the CPU's steps: worst relative error ", e_cpu);
+      INFO("TF32 SSD against the GPU's exact scan: worst relative error ", e_scan);
+      CHECK(e_cpu <= 3e-2);
+      CHECK(e_scan <= kTcTol);
+      CHECK(rel_err(read_state(one.s, mg.m), read_state(scan.s, ms.m)) <= kTcTol);
+      std::vector<float> c3;
+      for (const auto& [t0, t1] : {std::pair<int64_t, int64_t>{0, 100}, {100, 257}, {257, T}}) {
+        const auto part = run_forward(three.s, c, t0, t1);
+        c3.insert(c3.end(), part.begin(), part.end());
+      }
+      CHECK(rel_err(c3, exact) <= kTcTol);
+      CHECK(rel_err(read_state(three.s, mg.m), read_state(scan.s, ms.m)) <= kTcTol);
+      // One chunk of 40 positions (the SSD from 32 on).
+      CHECK(rel_err(run_forward(short_one.s, c, 0, 40), run_forward(short_scan.s, cs, 0, 40)) <= kTcTol);
+    }
   }
 }
 

@@ -23,14 +23,17 @@
 // the block as a whole agrees with the CPU to rounding.
 //
 // Launches per call: in_proj GEMM (+ bias), conv (1, or 2 for long calls),
-// scan (or the 3 SSD kernels), gated norm, out_proj GEMM (+ bias).
+// scan (or the 3 SSD kernels), gated norm (which writes out_proj's input
+// rounded to bf16/f16 when out_proj rounds it), out_proj GEMM (+ bias).
 #include <algorithm>
 #include <cfloat>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include <cuda_pipeline_primitives.h>
+#include <mma.h>
 
 #include "core/plugin.hpp"
 #include "core/workspace.hpp"
@@ -284,7 +287,7 @@ __global__ void __launch_bounds__(kScanThreads, 5) mamba2_scan_kernel(ScanArgs a
 //        y_t[p] = sum_{j<=t} (C_t . B_j) exp(a[j+1] + ... + a[t]) dt_j x_j[p]
 //               + exp(a[0] + ... + a[t]) sum_n C_t[n] h_prev[p, n] + D x_t[p].
 // The products are register-tiled (4 x 4 per thread) over shared memory, in
-// f32. Every segment sum of a is accumulated directly (no difference of
+// f32 (with 2-byte weight matrices, the tensor-core kernels further below). Every segment sum of a is accumulated directly (no difference of
 // cumulative sums) and every exponent is <= 0, as on the CPU. A forward so
 // agrees with the steps within a tolerance (about 1e-6 relative), not bit
 // for bit; prefill "scan" keeps the exact recurrence (mamba2_scan_kernel).
@@ -295,11 +298,13 @@ struct SsdArgs : HeadArgs {
   int64_t Q, nch;       // positions per chunk, chunks per stream
   int psplit;           // the state kernel's blocks per head, each for Pp rows p
   int Np, Pp, Po, Qp;   // shared row lengths: N rounded up to 4, the state kernel's rows per block
-                        // (a multiple of 4), the output kernel's (P rounded up to 4), Q + 4
+                        // (a multiple of 4), the output kernel's (P rounded up to 4), Q + 4;
+                        // the tensor-core kernels round N, Pp and Po up to 16 and ignore Qp
   float* sloc;          // [B, nch, H, P, N]: chunk c's own end state, then the state before chunk c
   float* decay;         // [B, nch, H]: exp(a[0] + ... + a[q-1]) of chunk c
   float* cb;            // [B, nch, G, Q, Q]: C B^T of chunk c, group g
   bool vec4;            // N and P multiples of 4, sloc and ys 16-byte aligned: 16-byte stores
+  bool cp16;            // the tensor-core kernels' staged rows allow 16-byte copies
 };
 
 // Shared floats of the output kernel: C^T [Np][Qp], h_prev^T [Np][Pp], M^T
@@ -573,28 +578,327 @@ __global__ void __launch_bounds__(kSsdThreads, 2) ssd_output_kernel(SsdArgs a) {
   }
 }
 
+// ------------------------------------------------------------------ the SSD on tensor cores
+
+// With 2-byte weight matrices (bf16, f16) the three SSD products run on the
+// tensor cores in TF32 (inputs rounded to a 10-bit mantissa, f32
+// accumulation), as WMMA 16 x 16 x 8 tiles over shared memory, one warp per
+// output tile; an f32 model keeps the f32 kernels above. Such a model
+// already rounds its GEMM inputs to 8 or 11 bits in a long call
+// (cuda/weight_dtypes: a bound of 3e-2), so TF32 adds less error than its
+// projections do. Apart from the rounding, these kernels differ from the f32
+// ones in that:
+//   - every operand is staged untransposed with cp.async (16-byte pieces
+//     where the rows allow), zero-padded to multiples of 16 rows and columns
+//     (Np, Pp, Po below), each shared row padded by 4 floats against bank
+//     conflicts;
+//   - a segment sum a[j+1] + ... + a[t] is the difference of the chunk's
+//     cumulative sums, cs[t] - cs[j] (as mamba_ssm computes it), made for
+//     every element at once instead of grown along a row;
+//   - M x skips the tiles of M above its diagonal.
+namespace wmma = nvcuda::wmma;
+template <typename L>
+using TcA = wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, L>;
+template <typename L>
+using TcB = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, L>;
+using TcC = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
+constexpr int kTcWarps = kSsdThreads / 32;
+constexpr int kTcPad = 4;  // floats after each shared row
+
+__host__ __device__ constexpr int tc_round16(int64_t n) { return int((n + 15) / 16 * 16); }
+
+// acc += A B over k < K (a multiple of 8), A 16 x K at a (leading dimension
+// lda, layout LA), B K x 16 at b (ldb, LB), all in shared memory.
+template <typename LA, typename LB>
+__device__ __forceinline__ void tc_mma(TcC& acc, const float* a, int lda, const float* b, int ldb, int K) {
+  constexpr bool a_row = std::is_same_v<LA, wmma::row_major>, b_row = std::is_same_v<LB, wmma::row_major>;
+  for (int k = 0; k < K; k += 8) {
+    TcA<LA> fa;
+    TcB<LB> fb;
+    wmma::load_matrix_sync(fa, a_row ? a + k : a + k * lda, lda);
+    wmma::load_matrix_sync(fb, b_row ? b + k * ldb : b + k, ldb);
+#pragma unroll
+    for (int i = 0; i < fa.num_elements; ++i) fa.x[i] = wmma::__float_to_tf32(fa.x[i]);
+#pragma unroll
+    for (int i = 0; i < fb.num_elements; ++i) fb.x[i] = wmma::__float_to_tf32(fb.x[i]);
+    wmma::mma_sync(acc, fa, fb, acc);
+  }
+}
+
+// rows x cols floats to shared dst (row stride ldd) from global src (row
+// stride lds): the elements of rows < vr and columns < vc with cp.async (16
+// bytes at a time when vec: vc and lds multiples of 4, src 16-byte
+// aligned), the others zero. The caller commits and waits.
+__device__ __forceinline__ void tc_stage(float* dst, int ldd, const float* src, int64_t lds, int rows, int cols,
+                                         int vr, int vc, bool vec) {
+  if (vec) {
+    const int c4 = cols / 4;
+    for (int i = threadIdx.x; i < rows * c4; i += kSsdThreads) {
+      const int r = i / c4, c = (i - r * c4) * 4;
+      float* d = dst + r * ldd + c;
+      if (r < vr && c < vc)
+        __pipeline_memcpy_async(d, src + r * lds + c, 16);
+      else
+        *reinterpret_cast<float4*>(d) = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+  } else {
+    for (int i = threadIdx.x; i < rows * cols; i += kSsdThreads) {
+      const int r = i / cols, c = i - r * cols;
+      float* d = dst + r * ldd + c;
+      if (r < vr && c < vc)
+        __pipeline_memcpy_async(d, src + r * lds + c, 4);
+      else
+        *d = 0.0f;
+    }
+  }
+}
+
+// Warp 0: dt of the chunk's positions t < q (0 from q to Q) into sdt, and
+// the inclusive cumulative sums cs[t] = a[0] + ... + a[t] of a = A dt into
+// scs (constant from q - 1 on).
+__device__ __forceinline__ void tc_chunk_cumsum(const SsdArgs& a, int64_t r0, int64_t h, int q, float* sdt,
+                                                float* scs) {
+  if (threadIdx.x >= 32) return;
+  const int lane = threadIdx.x, Q = int(a.Q);
+  const float Ah = a.A[h], dtb = a.dt_bias[h];
+  float carry = 0.0f;
+  for (int t0 = 0; t0 < Q; t0 += 32) {
+    const int t = t0 + lane;
+    float dt = 0.0f, v = 0.0f;
+    if (t < q) {
+      dt = dt_of(a.proj[(r0 + t) * a.NP + a.Di + a.Cd + h], dtb, a.dt_min, a.dt_max, a.has_dt_max);
+      v = __fmul_rn(dt, Ah);
+    }
+#pragma unroll
+    for (int s = 1; s < 32; s *= 2) {
+      const float o = __shfl_up_sync(0xffffffffu, v, s);
+      if (lane >= s) v = __fadd_rn(v, o);
+    }
+    v = __fadd_rn(v, carry);
+    if (t < Q) {
+      sdt[t] = dt;
+      scs[t] = v;
+    }
+    carry = __shfl_sync(0xffffffffu, v, 31);
+  }
+}
+
+// Shared floats of the tensor-core kernels (Np, Pp, Po multiples of 16).
+__host__ __device__ inline size_t tc_output_floats(int64_t Q, int Np, int Po) {
+  return size_t(Q + Po) * (Np + kTcPad) + size_t(Q) * (Q + kTcPad) + size_t(Q) * (Po + kTcPad) + 3 * size_t(Q) +
+         kTcWarps * 256;
+}
+__host__ __device__ inline size_t tc_state_floats(int64_t Q, int Np, int Pp) {
+  return size_t(Q) * (Pp + kTcPad) + size_t(Q) * (Np + kTcPad) + 3 * size_t(Q) + kTcWarps * 256;
+}
+__host__ __device__ inline size_t tc_cb_floats(int64_t Q, int Np) { return 2 * size_t(Q) * (Np + kTcPad); }
+
+// Each lane's share of a warp's 16 x 16 tile st (row-major): f(row, column, value).
+template <typename F>
+__device__ __forceinline__ void tc_tile_out(const float* st, F f) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int e = lane; e < 256; e += 32) f(e / 16, e % 16, st[e]);
+}
+
+// C B^T [Q, Q] of chunk c and group g (the blocks of ssd_state_tc_kernel
+// past its heads).
+__device__ __forceinline__ void ssd_cb_tc_block(const SsdArgs& a, float* smem, int64_t c, int64_t g) {
+  const int Q = int(a.Q), N = int(a.N), Np = a.Np, ld = Np + kTcPad, warp = threadIdx.x / 32;
+  float* Cs = smem;         // [Q][ld] C
+  float* Bs = Cs + Q * ld;  // [Q][ld] B
+  for (int64_t b = blockIdx.z; b < a.B; b += gridDim.z) {
+    const int64_t t0 = c * Q, r0 = b * a.T + t0;
+    const int q = int(min(int64_t(Q), a.T - t0));
+    tc_stage(Cs, ld, a.xbc + r0 * a.Cd + a.Di + (a.G + g) * N, a.Cd, Q, Np, q, N, a.cp16);
+    tc_stage(Bs, ld, a.xbc + r0 * a.Cd + a.Di + g * N, a.Cd, Q, Np, q, N, a.cp16);
+    __pipeline_commit();
+    __pipeline_wait_prior(0);
+    __syncthreads();
+    float* out = a.cb + ((b * a.nch + c) * a.G + g) * Q * Q;
+    const int tq = Q / 16;
+    for (int tile = warp; tile < tq * tq; tile += kTcWarps) {
+      const int i0 = tile / tq * 16, j0 = tile % tq * 16;
+      TcC acc;
+      wmma::fill_fragment(acc, 0.0f);
+      // B^T (n, j) = B[j][n]: column-major at Bs + j0 ld.
+      tc_mma<wmma::row_major, wmma::col_major>(acc, Cs + i0 * ld, ld, Bs + j0 * ld, ld, Np);
+      wmma::store_matrix_sync(out + i0 * Q + j0, acc, Q, wmma::mem_row_major);  // 64-byte aligned
+    }
+    __syncthreads();  // shared memory is free for the next stream
+  }
+}
+
+// ssd_state_kernel's work on the tensor cores: grid (nch, G + H psplit,
+// min(B, 65535)), block kSsdThreads: blocks y < G make C B^T of group y,
+// the others a chunk's end state for Pp rows p of head (y - G) / psplit.
+__global__ void __launch_bounds__(kSsdThreads) ssd_state_tc_kernel(SsdArgs a) {
+  cuda::pdl_wait();  // see launch_pdl
+  extern __shared__ __align__(128) float smem[];
+  if (blockIdx.y < a.G) {  // first: they take longer than the heads' blocks
+    ssd_cb_tc_block(a, smem, blockIdx.x, blockIdx.y);
+    return;
+  }
+  const int Q = int(a.Q), N = int(a.N), Np = a.Np, Pp = a.Pp, ldx = Pp + kTcPad, ldb = Np + kTcPad;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  float* Xs = smem;          // [Q][ldx] x_j of the block's rows, times exp(cs[q-1] - cs[j]) dt_j
+  float* Bs = Xs + Q * ldx;  // [Q][ldb] B_j
+  float* sdt = Bs + Q * ldb;  // [Q]
+  float* scs = sdt + Q;      // [Q]
+  float* sw = scs + Q;       // [Q]
+  float* stg = sw + Q;       // [warps][256]
+  const int64_t y = blockIdx.y - a.G, c = blockIdx.x, h = y / a.psplit, g = h / a.hpg;
+  const int p0 = int(y % a.psplit) * Pp, P = min(Pp, int(a.P) - p0);  // this block's rows
+  for (int64_t b = blockIdx.z; b < a.B; b += gridDim.z) {
+    const int64_t t0 = c * Q, r0 = b * a.T + t0;
+    const int q = int(min(int64_t(Q), a.T - t0));
+    tc_stage(Xs, ldx, a.xbc + r0 * a.Cd + h * a.P + p0, a.Cd, Q, Pp, q, P, a.cp16);
+    tc_stage(Bs, ldb, a.xbc + r0 * a.Cd + a.Di + g * N, a.Cd, Q, Np, q, N, a.cp16);
+    __pipeline_commit();
+    tc_chunk_cumsum(a, r0, h, q, sdt, scs);
+    __syncthreads();
+    const float last = scs[q - 1];
+    for (int j = threadIdx.x; j < Q; j += kSsdThreads) sw[j] = j < q ? __fmul_rn(expf(last - scs[j]), sdt[j]) : 0.0f;
+    if (threadIdx.x == 0 && p0 == 0) a.decay[(b * a.nch + c) * a.H + h] = expf(last);
+    __pipeline_wait_prior(0);
+    __syncthreads();
+    for (int j = warp; j < q; j += kTcWarps)
+      for (int p = lane; p < Pp; p += 32) Xs[j * ldx + p] = __fmul_rn(Xs[j * ldx + p], sw[j]);
+    __syncthreads();
+    float* out = a.sloc + (((b * a.nch + c) * a.H + h) * a.P + p0) * N;
+    const int tn = Np / 16, K = (q + 7) / 8 * 8;
+    float* st = stg + warp * 256;
+    for (int tile = warp; tile < (Pp / 16) * tn; tile += kTcWarps) {
+      const int i0 = tile / tn * 16, n0 = tile % tn * 16;
+      TcC acc;
+      wmma::fill_fragment(acc, 0.0f);
+      // (x w)^T (p, j) = Xs[j][p]: column-major at Xs + i0.
+      tc_mma<wmma::col_major, wmma::row_major>(acc, Xs + i0, ldx, Bs + n0, ldb, K);
+      wmma::store_matrix_sync(st, acc, 16, wmma::mem_row_major);
+      __syncwarp();
+      tc_tile_out(st, [&](int r, int k, float v) {
+        if (i0 + r < P && n0 + k < N) out[(i0 + r) * N + n0 + k] = v;
+      });
+      __syncwarp();
+    }
+    __syncthreads();  // shared memory is free for the next stream
+  }
+}
+
+// ssd_output_kernel's work on the tensor cores: grid (nch, H, min(B,
+// 65535)), block kSsdThreads; all Po rows p of the head.
+__global__ void __launch_bounds__(kSsdThreads, 2) ssd_output_tc_kernel(SsdArgs a) {
+  cuda::pdl_wait();  // see launch_pdl
+  extern __shared__ __align__(128) float smem[];
+  const int Q = int(a.Q), N = int(a.N), P = int(a.P), Np = a.Np, Po = a.Po;
+  const int ldc = Np + kTcPad, ldm = Q + kTcPad, ldx = Po + kTcPad, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  float* Cs = smem;           // [Q][ldc] C
+  float* Hs = Cs + Q * ldc;   // [Po][ldc] h_prev
+  float* Ms = Hs + Po * ldc;  // [Q][ldm] C B^T, then M
+  float* Xs = Ms + Q * ldm;   // [Q][ldx] x
+  float* sdt = Xs + Q * ldx;  // [Q]
+  float* scs = sdt + Q;       // [Q]
+  float* se = scs + Q;        // [Q] exp(cs[t])
+  float* stg = se + Q;        // [warps][256]
+  const int64_t c = blockIdx.x, h = blockIdx.y, g = h / a.hpg;
+  const float Dh = a.Dv[h];
+  for (int64_t b = blockIdx.z; b < a.B; b += gridDim.z) {
+    const int64_t t0 = c * Q, r0 = b * a.T + t0;
+    const int q = int(min(int64_t(Q), a.T - t0));
+    tc_stage(Cs, ldc, a.xbc + r0 * a.Cd + a.Di + (a.G + g) * N, a.Cd, Q, Np, q, N, a.cp16);
+    tc_stage(Hs, ldc, a.sloc + ((b * a.nch + c) * a.H + h) * P * N, N, Po, Np, P, N, a.cp16);
+    tc_stage(Ms, ldm, a.cb + ((b * a.nch + c) * a.G + g) * Q * Q, Q, Q, Q, q, Q, a.cp16);
+    tc_stage(Xs, ldx, a.xbc + r0 * a.Cd + h * P, a.Cd, Q, Po, q, P, a.cp16);
+    __pipeline_commit();
+    tc_chunk_cumsum(a, r0, h, q, sdt, scs);
+    __syncthreads();
+    for (int t = threadIdx.x; t < Q; t += kSsdThreads) se[t] = t < q ? expf(scs[t]) : 0.0f;
+    __pipeline_wait_prior(0);
+    __syncthreads();
+    // M[t][j] = (C B^T)[t][j] exp(cs[t] - cs[j]) dt_j for j <= t < q, else 0.
+    for (int t = warp; t < Q; t += kTcWarps)
+      for (int j = lane; j < Q; j += 32) {
+        float* m = Ms + t * ldm + j;
+        *m = j <= t && t < q ? __fmul_rn(*m, __fmul_rn(expf(__fsub_rn(scs[t], scs[j])), sdt[j])) : 0.0f;
+      }
+    __syncthreads();
+    const int tp = Po / 16;
+    float* st = stg + warp * 256;
+    for (int tile = warp; tile < (Q / 16) * tp; tile += kTcWarps) {
+      const int i0 = tile / tp * 16, k0 = tile % tp * 16;
+      if (i0 >= q) continue;
+      // C h_prev^T: h_prev^T (n, p) = Hs[p][n], column-major at Hs + k0 ldc.
+      TcC ch, mx;
+      wmma::fill_fragment(ch, 0.0f);
+      tc_mma<wmma::row_major, wmma::col_major>(ch, Cs + i0 * ldc, ldc, Hs + k0 * ldc, ldc, Np);
+      // M x over the columns j < i0 + 16 (M is 0 above its diagonal).
+      wmma::fill_fragment(mx, 0.0f);
+      tc_mma<wmma::row_major, wmma::row_major>(mx, Ms + i0 * ldm, ldm, Xs + k0, ldx, i0 + 16);
+      // y = exp(cs[t]) (C h_prev^T) + M x + D x: this lane's 8 elements of
+      // the first product, then of the second, through the warp's tile.
+      wmma::store_matrix_sync(st, ch, 16, wmma::mem_row_major);
+      __syncwarp();
+      float chv[8];
+#pragma unroll
+      for (int e = 0; e < 8; ++e) chv[e] = st[lane + 32 * e];
+      __syncwarp();
+      wmma::store_matrix_sync(st, mx, 16, wmma::mem_row_major);
+      __syncwarp();
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const int idx = lane + 32 * e, t = i0 + idx / 16, p = k0 + idx % 16;
+        if (t < q && p < P)
+          a.ys[(r0 + t) * a.Di + h * P + p] =
+              __fadd_rn(__fadd_rn(__fmul_rn(chv[e], se[t]), st[idx]), __fmul_rn(Dh, Xs[t * ldx + p]));
+      }
+      __syncwarp();
+    }
+    __syncthreads();  // shared memory is free for the next stream
+  }
+}
+
 // ------------------------------------------------------------------ gated norm
 
 // grid (rows, min(Di / gs, 65535)), block: a multiple of 32 up to 1024.
 // Row r, group j (grid-stride over groups):
-//   v = ys * silu(z); ys = (v * (1 / sqrt(sum(v^2) / gs + eps))) * norm.weight
-// v is made twice (for the sum, then for the output) rather than stored in
-// between, so the first pass only loads.
-__global__ void gated_norm_kernel(float* __restrict__ ys, const float* __restrict__ proj, const float* __restrict__ nw,
-                                  int64_t Di, int64_t NP, int64_t gs, float eps) {
+//   v = ys * silu(z); out = (v * (1 / sqrt(sum(v^2) / gs + eps))) * norm.weight
+// out is ys itself (f32) or the out_proj GEMM's input rounded to its dtype
+// (OT = bf16 or f16: the rounding in this epilogue instead of a kernel of
+// its own). A thread holds its up to kNormPer elements of v in registers
+// between the sum and the output; larger groups make v twice.
+constexpr int kNormPer = 8;
+__device__ __forceinline__ void store_as(float* d, float v) { *d = v; }
+__device__ __forceinline__ void store_as(__nv_bfloat16* d, float v) { *d = __float2bfloat16_rn(v); }
+__device__ __forceinline__ void store_as(__half* d, float v) { *d = __float2half_rn(v); }
+
+template <typename OT>
+__global__ void gated_norm_kernel(const float* ys, const float* __restrict__ proj, const float* __restrict__ nw,
+                                  OT* out, int64_t ldo, int64_t Di, int64_t NP, int64_t gs, float eps) {
   __shared__ float part[32];
   __shared__ float inv_s;
   const int64_t r = blockIdx.x, groups = Di / gs;
-  float* yr = ys + r * Di;
+  const float* yr = ys + r * Di;
   const float* zr = proj + r * NP;
+  OT* orow = out + r * ldo;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  const bool in_regs = gs <= int64_t(blockDim.x) * kNormPer;
   for (int64_t j = blockIdx.y; j < groups; j += gridDim.y) {
     const int64_t g0 = j * gs;
+    float v[kNormPer];
     float ss = 0.0f;
+    if (in_regs) {
+#pragma unroll
+      for (int k = 0; k < kNormPer; ++k) {
+        const int64_t i = threadIdx.x + int64_t(k) * blockDim.x;
+        v[k] = i < gs ? __fmul_rn(yr[g0 + i], cuda::siluf_(zr[g0 + i])) : 0.0f;
+        ss = __fmaf_rn(v[k], v[k], ss);
+      }
+    } else {
 #pragma unroll 4
-    for (int64_t i = threadIdx.x; i < gs; i += blockDim.x) {
-      const float v = __fmul_rn(yr[g0 + i], cuda::siluf_(zr[g0 + i]));
-      ss = __fmaf_rn(v, v, ss);
+      for (int64_t i = threadIdx.x; i < gs; i += blockDim.x) {
+        const float u = __fmul_rn(yr[g0 + i], cuda::siluf_(zr[g0 + i]));
+        ss = __fmaf_rn(u, u, ss);
+      }
     }
 #pragma unroll
     for (int sh = 16; sh >= 1; sh /= 2) ss += __shfl_xor_sync(0xffffffffu, ss, sh);
@@ -609,10 +913,18 @@ __global__ void gated_norm_kernel(float* __restrict__ ys, const float* __restric
     }
     __syncthreads();
     const float inv = inv_s;
+    if (in_regs) {
+#pragma unroll
+      for (int k = 0; k < kNormPer; ++k) {
+        const int64_t i = threadIdx.x + int64_t(k) * blockDim.x;
+        if (i < gs) store_as(orow + g0 + i, __fmul_rn(__fmul_rn(v[k], inv), nw[g0 + i]));
+      }
+    } else {
 #pragma unroll 4
-    for (int64_t i = threadIdx.x; i < gs; i += blockDim.x) {
-      const float v = __fmul_rn(yr[g0 + i], cuda::siluf_(zr[g0 + i]));
-      yr[g0 + i] = __fmul_rn(__fmul_rn(v, inv), nw[g0 + i]);
+      for (int64_t i = threadIdx.x; i < gs; i += blockDim.x) {
+        const float u = __fmul_rn(yr[g0 + i], cuda::siluf_(zr[g0 + i]));
+        store_as(orow + g0 + i, __fmul_rn(__fmul_rn(u, inv), nw[g0 + i]));
+      }
     }
   }
 }
@@ -623,7 +935,8 @@ class CudaMamba2 final : public Block {
  public:
   CudaMamba2(const Config& c, const BlockInfo&, const WeightSource& w)
       : d_(dims(c)), eps_(float(c.f("norm_eps"))), dt_min_(float(c.f("dt_min"))), dt_max_(float(c.f("dt_max"))),
-        has_dt_max_(c.f("dt_max") < kNoUpperLimit), ssd_(c.s("prefill") != "scan") {
+        has_dt_max_(c.f("dt_max") < kNoUpperLimit), ssd_(c.s("prefill") != "scan"),
+        tc_(w.matrix_dtype() != DType::f32) {
     in_proj_ = cuda::Matrix::upload(w.get_matrix("in_proj.weight"), d_.NP, d_.D, w.matrix_dtype());
     out_proj_ = cuda::Matrix::upload(w.get_matrix("out_proj.weight"), d_.D, d_.Di, w.matrix_dtype());
     if (c.b("bias")) {
@@ -682,18 +995,30 @@ class CudaMamba2 final : public Block {
       chunked(ctx, cu, proj, xbc, ys, B, T, st);
     else
       scan(cu, proj, xbc, ys, B, T, st);
-    {
-      const int64_t groups = d_.Di / d_.gs;
-      // About 4 elements per thread, 32 to 1024 threads.
-      const int threads = int(std::clamp<int64_t>((d_.gs / 4 + 31) / 32 * 32, 32, 1024));
-      const dim3 grid(unsigned(rows), unsigned(std::min<int64_t>(groups, 65535)));
-      gated_norm_kernel<<<grid, threads, 0, cu.stream>>>(ys, proj, norm_w_.data(), d_.Di, d_.NP, d_.gs, eps_);
-      cuda::check_launch("mamba2 gated norm");
-    }
     cuda::MatArgs out_args;
     out_args.bias = out_bias_.empty() ? nullptr : out_bias_.data();
     out_args.accumulate = ctx.accumulate;  // a fused residual add
-    out_proj_.apply(ctx, rows, ys, d_.Di, y, d_.D, out_args);
+    const int64_t groups = d_.Di / d_.gs;
+    // About 4 elements per thread, 32 to 1024 threads.
+    const int threads = int(std::clamp<int64_t>((d_.gs / 4 + 31) / 32 * 32, 32, 1024));
+    const dim3 grid(unsigned(rows), unsigned(std::min<int64_t>(groups, 65535)));
+    if (out_proj_.rounds_input(rows)) {
+      // The norm writes out_proj's input in its dtype (apply's scratch).
+      void* yh = ctx.ws.alloc<std::byte>(size_t(rows * d_.Di) * 2);
+      if (out_proj_.dtype() == DType::bf16)
+        gated_norm_kernel<<<grid, threads, 0, cu.stream>>>(ys, proj, norm_w_.data(), static_cast<__nv_bfloat16*>(yh),
+                                                          d_.Di, d_.Di, d_.NP, d_.gs, eps_);
+      else
+        gated_norm_kernel<<<grid, threads, 0, cu.stream>>>(ys, proj, norm_w_.data(), static_cast<__half*>(yh), d_.Di,
+                                                          d_.Di, d_.NP, d_.gs, eps_);
+      cuda::check_launch("mamba2 gated norm");
+      out_proj_.apply_rounded(ctx, rows, yh, d_.Di, y, d_.D, out_args);
+    } else {
+      gated_norm_kernel<<<grid, threads, 0, cu.stream>>>(ys, proj, norm_w_.data(), ys, d_.Di, d_.Di, d_.NP, d_.gs,
+                                                        eps_);
+      cuda::check_launch("mamba2 gated norm");
+      out_proj_.apply(ctx, rows, ys, d_.Di, y, d_.D, out_args);
+    }
   }
 
  private:
@@ -708,17 +1033,17 @@ class CudaMamba2 final : public Block {
     int dev = 0, limit = 0;
     cuda::check(cudaGetDevice(&dev), "cudaGetDevice");
     cuda::check(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "shared memory limit");
-    const int Np = int((d_.N + 3) / 4 * 4), Pp = ssd_rows(), Pall = int((d_.P + 3) / 4 * 4);
+    const int Np = ssd_np(), Pp = ssd_rows(), Po = ssd_po();
     for (int64_t Q = kSsdQ; Q >= 16; Q /= 2) {
-      const size_t out = ssd_output_floats(Q, Np, Pall, int(Q) + 4) * 4, st = ssd_state_floats(Q, Np, Pp) * 4,
-                   cb = ssd_cb_floats(Np, int(Q) + 4) * 4;
+      const size_t out = (tc_ ? tc_output_floats(Q, Np, Po) : ssd_output_floats(Q, Np, Po, int(Q) + 4)) * 4,
+                   st = (tc_ ? tc_state_floats(Q, Np, Pp) : ssd_state_floats(Q, Np, Pp)) * 4,
+                   cb = (tc_ ? tc_cb_floats(Q, Np) : ssd_cb_floats(Np, int(Q) + 4)) * 4;
       if (std::max({out, st, cb}) <= size_t(limit)) {
         ssd_q_ = Q;
         ssd_out_smem_ = out;
         ssd_state_smem_ = std::max(st, cb);
         using Kernel = void (*)(SsdArgs);
-        for (auto [k, bytes] :
-             {std::pair<Kernel, size_t>{ssd_output_kernel, out}, {ssd_state_kernel, std::max(st, cb)}})
+        for (auto [k, bytes] : {std::pair<Kernel, size_t>{output_kernel(), out}, {state_kernel(), std::max(st, cb)}})
           cuda::check(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
                       "mamba2 ssd: shared memory");
         return;
@@ -730,7 +1055,14 @@ class CudaMamba2 final : public Block {
   // P = 32 on: twice the blocks, a better fill of the GPU; the output kernel
   // takes all rows, as its C^T and M would be made twice) and rows per block.
   int ssd_split() const { return d_.P >= 32 ? 2 : 1; }
-  int ssd_rows() const { return int(((d_.P + ssd_split() - 1) / ssd_split() + 3) / 4 * 4); }
+  // Shared row lengths (SsdArgs): multiples of 4, or of 16 for the tensor cores.
+  int ssd_round(int64_t n) const { return tc_ ? tc_round16(n) : int((n + 3) / 4 * 4); }
+  int ssd_rows() const { return ssd_round((d_.P + ssd_split() - 1) / ssd_split()); }
+  int ssd_np() const { return ssd_round(d_.N); }
+  int ssd_po() const { return ssd_round(d_.P); }
+  using SsdKernel = void (*)(SsdArgs);
+  SsdKernel state_kernel() const { return tc_ ? ssd_state_tc_kernel : ssd_state_kernel; }
+  SsdKernel output_kernel() const { return tc_ ? ssd_output_tc_kernel : ssd_output_kernel; }
 
   HeadArgs head_args(const float* proj, const float* xbc, float* ys, int64_t B, int64_t T,
                      const StateRefs& st) const {
@@ -765,24 +1097,26 @@ class CudaMamba2 final : public Block {
     static_cast<HeadArgs&>(a) = head_args(proj, xbc, ys, B, T, st);
     a.Q = ssd_q_;
     a.nch = (T + ssd_q_ - 1) / ssd_q_;
-    a.Np = int((d_.N + 3) / 4 * 4);
+    a.Np = ssd_np();
     a.psplit = ssd_split();
     a.Pp = ssd_rows();
-    a.Po = int((d_.P + 3) / 4 * 4);
+    a.Po = ssd_po();
     a.Qp = int(ssd_q_) + 4;
     a.sloc = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H * d_.P * d_.N));
     a.decay = ctx.ws.alloc<float>(size_t(B * a.nch * d_.H));
     a.cb = ctx.ws.alloc<float>(size_t(B * a.nch * d_.G * ssd_q_ * ssd_q_));
     a.vec4 = d_.N % 4 == 0 && d_.P % 4 == 0 && d_.Di % 4 == 0 && cuda::aligned16(a.sloc) && cuda::aligned16(ys);
+    a.cp16 = d_.N % 4 == 0 && d_.P % 4 == 0 && d_.Di % 4 == 0 && d_.Cd % 4 == 0 && cuda::aligned16(xbc) &&
+             cuda::aligned16(a.sloc) && cuda::aligned16(a.cb);
     SEQC_CHECK(a.nch <= 0x7fffffff && d_.H * a.psplit + d_.G <= 65535,
                "mamba2 ssd: too many chunks or heads for one grid");
     const unsigned bz = unsigned(std::min<int64_t>(B, 65535));
     const unsigned hs = unsigned(d_.H * a.psplit);
-    cuda::launch_pdl(cu, ssd_state_kernel, dim3(unsigned(a.nch), hs + unsigned(d_.G), bz), kSsdThreads,
+    cuda::launch_pdl(cu, state_kernel(), dim3(unsigned(a.nch), hs + unsigned(d_.G), bz), kSsdThreads,
                      ssd_state_smem_, "mamba2 ssd chunk states and C B^T", a);
     cuda::launch_pdl(cu, ssd_pass_kernel, dim3(cuda::grid_for(d_.P * d_.N, 256), unsigned(d_.H), bz), 256, 0,
                      "mamba2 ssd state passing", a);
-    cuda::launch_pdl(cu, ssd_output_kernel, dim3(unsigned(a.nch), unsigned(d_.H), bz), kSsdThreads, ssd_out_smem_,
+    cuda::launch_pdl(cu, output_kernel(), dim3(unsigned(a.nch), unsigned(d_.H), bz), kSsdThreads, ssd_out_smem_,
                      "mamba2 ssd outputs", a);
     cuda::check_launch("mamba2 ssd");
   }
@@ -824,6 +1158,7 @@ class CudaMamba2 final : public Block {
   Dims d_;
   float eps_, dt_min_, dt_max_;
   bool has_dt_max_, ssd_;  // ssd_: prefill "ssd" or "auto"
+  bool tc_;  // 2-byte weight matrices: the SSD products on the tensor cores, in TF32
   int64_t ssd_q_ = 0;
   size_t ssd_out_smem_ = 0, ssd_state_smem_ = 0;
   cuda::Matrix in_proj_, out_proj_;
